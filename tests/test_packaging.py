@@ -1,0 +1,182 @@
+"""The packaging files agree with each other.
+
+pyproject.toml is what pip installs (the tested path); environment.yml is what conda users on a
+JupyterHub get. These tests keep the two package lists in step, and check that the Makefile and
+the CI entry point still offer what the README promises.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: conda entries that have no counterpart in pyproject's dependency lists.
+CONDA_ONLY = {"python", "pip"}
+
+#: Makefile targets the README and the CI rely on.
+MAKE_TARGETS = ("venv", "sample", "tutorial", "lab", "test", "bench", "clean")
+
+# name, optional [extras], then the version constraint (pip and conda spellings).
+_SPEC = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*?)\s*$")
+
+
+def normalize(name: str) -> str:
+    """Compare package names case-insensitively, with ``_`` and ``.`` read as ``-``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def parse_spec(spec: str) -> tuple[str, str | None]:
+    """Split ``"dask[dataframe]>=2024.8"`` into ``("dask", "2024.8")``.
+
+    Returns the normalised name and the ``>=`` lower bound (None when there is none).
+    """
+    match = _SPEC.match(spec)
+    if match is None:
+        raise ValueError(f"cannot parse the requirement {spec!r}")
+    name, _extras, constraint = match.groups()
+    lower = re.search(r">=\s*([^\s,;]+)", constraint)
+    return normalize(name), lower.group(1) if lower else None
+
+
+@pytest.fixture(scope="module")
+def pyproject() -> dict:
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)
+
+
+@pytest.fixture(scope="module")
+def pyproject_deps(pyproject: dict) -> dict[str, str | None]:
+    """Runtime, ``test`` and ``hpc`` dependencies: normalised name -> lower bound."""
+    project = pyproject["project"]
+    specs = list(project["dependencies"])
+    extras = project.get("optional-dependencies", {})
+    for extra in ("test", "hpc"):
+        assert extra in extras, f"pyproject.toml has no optional-dependencies extra {extra!r}"
+        specs += extras[extra]
+    deps: dict[str, str | None] = {}
+    for spec in specs:
+        name, lower = parse_spec(spec)
+        assert name not in deps, f"{name} is listed twice in pyproject.toml"
+        deps[name] = lower
+    return deps
+
+
+@pytest.fixture(scope="module")
+def environment() -> dict:
+    with open(ROOT / "environment.yml", encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+@pytest.fixture(scope="module")
+def conda_deps(environment: dict) -> dict[str, str | None]:
+    """The conda packages of environment.yml (without the ``pip:`` list): name -> lower bound."""
+    deps: dict[str, str | None] = {}
+    for entry in environment["dependencies"]:
+        if isinstance(entry, dict):  # the pip: sub-list
+            continue
+        name, lower = parse_spec(str(entry))
+        assert name not in deps, f"{name} is listed twice in environment.yml"
+        deps[name] = lower
+    return deps
+
+
+def test_environment_uses_conda_forge_only(environment: dict) -> None:
+    assert environment.get("channels") == ["conda-forge"]
+
+
+def test_pyproject_dependencies_have_lower_bounds(pyproject_deps: dict) -> None:
+    problems = [
+        f"{name} has no '>=' lower bound in pyproject.toml"
+        for name, lower in pyproject_deps.items()
+        if lower is None
+    ]
+    assert not problems, "\n".join(problems)
+
+
+def test_every_pyproject_dependency_is_in_environment(
+    pyproject_deps: dict, conda_deps: dict
+) -> None:
+    problems = []
+    for name, lower in pyproject_deps.items():
+        if name not in conda_deps:
+            problems.append(f"{name} is in pyproject.toml but missing from environment.yml")
+        elif conda_deps[name] != lower:
+            problems.append(
+                f"{name}: lower bound {conda_deps[name]!r} in environment.yml differs from "
+                f"{lower!r} in pyproject.toml"
+            )
+    assert not problems, "\n".join(problems)
+
+
+def test_environment_lists_nothing_extra(pyproject_deps: dict, conda_deps: dict) -> None:
+    problems = [
+        f"{name} is in environment.yml but not in pyproject.toml (dependencies or the "
+        "test/hpc extras)"
+        for name in conda_deps
+        if name not in CONDA_ONLY and name not in pyproject_deps
+    ]
+    assert not problems, "\n".join(problems)
+
+
+def test_environment_python_matches_requires_python(pyproject: dict, conda_deps: dict) -> None:
+    _, required = parse_spec("python" + pyproject["project"]["requires-python"])
+    assert "python" in conda_deps, "python is missing from environment.yml"
+    assert conda_deps["python"] == required, (
+        f"python: environment.yml asks for >={conda_deps['python']}, "
+        f"pyproject.toml for >={required}"
+    )
+
+
+def test_environment_installs_the_project(environment: dict, conda_deps: dict) -> None:
+    assert "pip" in conda_deps, "pip is missing from environment.yml (needed for the pip: list)"
+    pip_lists = [
+        e["pip"] for e in environment["dependencies"] if isinstance(e, dict) and "pip" in e
+    ]
+    assert pip_lists, "environment.yml has no pip: list that installs the project"
+    pip_entries = [" ".join(str(e).split()) for e in pip_lists[0]]
+    assert "-e ." in pip_entries, "environment.yml does not install the project with '-e .' (pip)"
+
+
+def _make_targets(text: str) -> set[str]:
+    """Explicit targets of a Makefile (rule lines ``a b: deps``, not ``VAR := value``)."""
+    targets: set[str] = set()
+    for line in text.splitlines():
+        if line.startswith(("\t", "#")):
+            continue
+        match = re.match(r"^([^:=#\s][^:=#]*?)\s*::?(?![=])", line)
+        if match:
+            targets.update(match.group(1).split())
+    return targets
+
+
+def _phony_targets(text: str) -> set[str]:
+    phony: set[str] = set()
+    for match in re.finditer(r"^\.PHONY\s*:(.*)$", text, flags=re.MULTILINE):
+        phony.update(match.group(1).split())
+    return phony
+
+
+@pytest.mark.parametrize("target", MAKE_TARGETS)
+def test_makefile_has_target(target: str) -> None:
+    text = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert target in _make_targets(text), f"the Makefile has no '{target}' target"
+    assert target in _phony_targets(text), f"the Makefile's '{target}' target is not .PHONY"
+
+
+def test_ci_runs_make_test() -> None:
+    script = ROOT / ".ci" / "run"
+    assert script.is_file(), ".ci/run is missing"
+    assert os.access(script, os.X_OK), ".ci/run is not executable"
+    lines = script.read_text(encoding="utf-8").splitlines()
+    code = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    assert any(re.match(r"^(exec\s+)?make\s+test\b", line) for line in code), (
+        ".ci/run does not call 'make test'"
+    )
+    assert "set -euo pipefail" in code, ".ci/run does not 'set -euo pipefail'"
