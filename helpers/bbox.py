@@ -1,0 +1,99 @@
+"""Geographic bounding boxes ``[W, S, E, N]`` in degrees, as icepyx's ``spatial_extent``.
+
+A box whose west edge is east of its east edge (W > E) crosses the antimeridian, e.g.
+the Ross Ice Shelf ``[160, -86, -150, -77]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+_KM_PER_DEGREE = 111.32
+
+
+@dataclass(frozen=True)
+class BBox:
+    """A longitude/latitude box.
+
+    Attributes
+    ----------
+    west, south, east, north : float
+        Edges in degrees; longitudes in [-180, 180], latitudes in [-90, 90].
+    """
+
+    west: float
+    south: float
+    east: float
+    north: float
+
+    def __post_init__(self) -> None:
+        for name in ("west", "east"):
+            value = getattr(self, name)
+            if not -180.0 <= value <= 180.0:
+                raise ValueError(f"bbox {name} edge {value} is outside [-180, 180] degrees")
+        for name in ("south", "north"):
+            value = getattr(self, name)
+            if not -90.0 <= value <= 90.0:
+                raise ValueError(f"bbox {name} edge {value} is outside [-90, 90] degrees")
+        if self.south >= self.north:
+            raise ValueError(
+                f"bbox is inverted: south ({self.south}) must be below north ({self.north}); "
+                "give the edges as W S E N"
+            )
+        if self.west == self.east:
+            raise ValueError(f"bbox has zero width: west and east are both {self.west}")
+
+    @classmethod
+    def from_sequence(cls, values: Sequence[float]) -> BBox:
+        """Build from ``[W, S, E, N]``; raises ValueError for anything else."""
+        if len(values) != 4:
+            raise ValueError(f"a bbox needs 4 numbers W S E N, got {len(values)}")
+        return cls(*(float(v) for v in values))
+
+    @property
+    def crosses_antimeridian(self) -> bool:
+        """True when the box spans the 180-degree meridian (W > E)."""
+        return self.west > self.east
+
+    def as_list(self) -> list[float]:
+        """``[W, S, E, N]``, as icepyx's ``spatial_extent`` takes it."""
+        return [self.west, self.south, self.east, self.north]
+
+    def contains(self, lon: npt.ArrayLike, lat: npt.ArrayLike) -> np.ndarray:
+        """Boolean mask of points inside the box (edges included).
+
+        Parameters
+        ----------
+        lon, lat : array_like
+            Degrees; longitudes in [-180, 180).
+        """
+        lon = np.asarray(lon)
+        lat = np.asarray(lat)
+        in_lat = (lat >= self.south) & (lat <= self.north)
+        if self.crosses_antimeridian:
+            in_lon = (lon >= self.west) | (lon <= self.east)
+        else:
+            in_lon = (lon >= self.west) & (lon <= self.east)
+        return in_lat & in_lon
+
+    def expanded(self, margin_km: float) -> BBox:
+        """The box grown by ``margin_km`` on every side (in longitude, at its widest latitude)."""
+        if margin_km <= 0:
+            return self
+        dlat = margin_km / _KM_PER_DEGREE
+        coslat = np.cos(np.radians(min(89.0, max(abs(self.south), abs(self.north)))))
+        dlon = margin_km / (_KM_PER_DEGREE * coslat)
+        west = (self.west - dlon + 180.0) % 360.0 - 180.0
+        east = (self.east + dlon + 180.0) % 360.0 - 180.0
+        if self.width_deg + 2 * dlon >= 360.0:
+            west, east = -180.0, 180.0
+        return BBox(west, max(-90.0, self.south - dlat), east, min(90.0, self.north + dlat))
+
+    @property
+    def width_deg(self) -> float:
+        """Longitude extent (degrees)."""
+        return (self.east - self.west) % 360.0 or 360.0

@@ -1,0 +1,148 @@
+"""GPS time, UTC and decimal years, with leap seconds, in vectorised numpy.
+
+ICESat-2 stores time as ``delta_time``: GPS seconds since the ATLAS Standard Data
+Product epoch, 2018-01-01T00:00:00Z. Adding ``ancillary_data/atlas_sdp_gps_epoch``
+(1198800018 s) gives GPS seconds since 1980-01-06T00:00:00Z (``t_gps``).
+
+GPS time runs continuously; UTC stops for a leap second now and then. This module
+converts between the two with a built-in leap-second table, so that it never needs
+the network (astropy may try to download a fresh table; a hub offline would hang).
+
+Decimal years follow astropy's definition on the UTC scale, i.e.
+``Time(t_gps, format="gps").utc.decimalyear``: the fraction of the UTC calendar year
+elapsed, where a day holding a leap second lasts 86401 s.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+#: GPS seconds of 2018-01-01T00:00:00Z, as stored in ``ancillary_data/atlas_sdp_gps_epoch``.
+ATLAS_SDP_GPS_EPOCH = 1198800018.0
+
+#: Unix (POSIX) seconds of the GPS epoch, 1980-01-06T00:00:00Z.
+GPS_EPOCH_POSIX = 315964800
+
+#: UTC days (ISO dates) that began right after a leap second since the GPS epoch. After the
+#: k-th of them, GPS - UTC = k seconds. No leap second has been announced after 2017-01-01
+#: (IERS Bulletin C); extend this tuple if one ever is.
+LEAP_SECOND_DAYS: tuple[str, ...] = (
+    "1981-07-01", "1982-07-01", "1983-07-01", "1985-07-01", "1988-01-01", "1990-01-01",
+    "1991-01-01", "1992-07-01", "1993-07-01", "1994-07-01", "1996-01-01", "1997-07-01",
+    "1999-01-01", "2006-01-01", "2009-01-01", "2012-07-01", "2015-07-01", "2017-01-01",
+)  # fmt: skip
+
+_SECONDS_PER_DAY = 86400
+# POSIX second at which each leap second ends (midnight starting the new UTC day).
+_LEAP_POSIX = np.array(
+    [np.datetime64(d, "s").astype(np.int64) for d in LEAP_SECOND_DAYS], dtype=np.int64
+)
+# On the continuous GPS-since-1970 scale, the k-th inserted second (k = 1..K) occupies
+# [_LEAP_POSIX[k-1] + k - 1, _LEAP_POSIX[k-1] + k).
+_LEAP_END_CONTINUOUS = _LEAP_POSIX + np.arange(1, len(_LEAP_POSIX) + 1)
+
+
+def gps_minus_utc(t_gps: npt.ArrayLike) -> np.ndarray:
+    """Leap seconds accumulated since 1980 at GPS time ``t_gps``.
+
+    Parameters
+    ----------
+    t_gps : array_like
+        GPS seconds since 1980-01-06T00:00:00Z.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        GPS - UTC in seconds (18 from 2017-01-01 on).
+    """
+    continuous = np.asarray(t_gps, dtype=np.float64) + GPS_EPOCH_POSIX
+    return np.searchsorted(_LEAP_END_CONTINUOUS, continuous, side="right").astype(np.int64)
+
+
+def _utc_day_and_second(t_gps: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split GPS time into UTC day start (POSIX s), second of day and day length (s)."""
+    continuous = np.asarray(t_gps, dtype=np.float64) + GPS_EPOCH_POSIX
+    n_done = np.searchsorted(_LEAP_END_CONTINUOUS, continuous, side="right")
+    posix = continuous - n_done
+    day_start = np.floor(posix / _SECONDS_PER_DAY) * _SECONDS_PER_DAY
+    second = posix - day_start
+    # Inside an inserted second (23:59:60.x) the naive POSIX value has already rolled
+    # over into the next day: put it back at the end of the day it belongs to.
+    nxt = np.minimum(n_done, len(_LEAP_POSIX) - 1)
+    in_leap = (n_done < len(_LEAP_POSIX)) & (continuous >= _LEAP_END_CONTINUOUS[nxt] - 1)
+    day_start = np.where(in_leap, _LEAP_POSIX[nxt] - _SECONDS_PER_DAY, day_start)
+    second = np.where(
+        in_leap, _SECONDS_PER_DAY + continuous - (_LEAP_END_CONTINUOUS[nxt] - 1), second
+    )
+    day_length = np.where(np.isin(day_start + _SECONDS_PER_DAY, _LEAP_POSIX), 86401, 86400)
+    return day_start, second, day_length
+
+
+def gps_to_decimal_year(t_gps: npt.ArrayLike) -> np.ndarray:
+    """UTC decimal year of GPS times, as astropy's ``Time(t, format="gps").utc.decimalyear``.
+
+    Parameters
+    ----------
+    t_gps : array_like
+        GPS seconds since 1980-01-06T00:00:00Z.
+
+    Returns
+    -------
+    numpy.ndarray of float64
+        Decimal year on the UTC scale (e.g. 2019.5 is about 2019-07-02T12:00Z).
+    """
+    day_start, second, day_length = _utc_day_and_second(t_gps)
+    day = (day_start // _SECONDS_PER_DAY).astype("datetime64[D]")
+    year_start = day.astype("datetime64[Y]")
+    year = year_start.astype(np.int64) + 1970
+    next_year_start = (year_start + 1).astype("datetime64[D]")
+    days_in_year = (next_year_start - year_start.astype("datetime64[D]")).astype(np.float64)
+    day_of_year = (day - year_start.astype("datetime64[D]")).astype(np.float64)
+    return year + (day_of_year + second / day_length) / days_in_year
+
+
+def gps_to_datetime64(t_gps: npt.ArrayLike) -> np.ndarray:
+    """UTC calendar time of GPS times, as ``datetime64[us]``.
+
+    A time inside a leap second is shown as 23:59:59.999999 of that day, since
+    numpy's datetime64 has no 23:59:60.
+    """
+    day_start, second, _ = _utc_day_and_second(t_gps)
+    micro = np.minimum(np.round(second * 1e6), _SECONDS_PER_DAY * 1_000_000 - 1)
+    return (day_start.astype(np.int64) * 1_000_000 + micro.astype(np.int64)).astype(
+        "datetime64[us]"
+    )
+
+
+def utc_to_gps(utc: npt.ArrayLike) -> np.ndarray:
+    """GPS seconds of UTC calendar times.
+
+    Parameters
+    ----------
+    utc : array_like of str or datetime64
+        UTC times, e.g. ``"2019-01-01"`` or ``"2019-01-01T12:00:00.5"``.
+
+    Returns
+    -------
+    numpy.ndarray of float64
+        GPS seconds since 1980-01-06T00:00:00Z.
+    """
+    micro = np.asarray(utc, dtype="datetime64[us]").astype(np.int64)
+    posix = micro / 1e6
+    leaps = np.searchsorted(_LEAP_POSIX, posix, side="right")
+    return posix - GPS_EPOCH_POSIX + leaps
+
+
+def delta_time_to_gps(delta_time: npt.ArrayLike, epoch: float = ATLAS_SDP_GPS_EPOCH) -> np.ndarray:
+    """GPS seconds from ATL06 ``delta_time`` (seconds since 2018-01-01, GPS scale)."""
+    return np.asarray(delta_time, dtype=np.float64) + epoch
+
+
+def format_ccsds(t_gps: float, digits: int = 6) -> str:
+    """UTC time of one GPS time as a CCSDS ASCII string, e.g. ``2019-01-01T00:00:00.000000Z``."""
+    stamp = gps_to_datetime64(np.asarray([t_gps]))[0]
+    text = np.datetime_as_string(stamp, unit="us")
+    if digits < 6:
+        text = text[: len(text) - (6 - digits) - (1 if digits == 0 else 0)]
+    return text + "Z"
