@@ -1,0 +1,59 @@
+"""The orbit model against the orbit_info of real granules, and its internal geometry."""
+
+import itertools
+
+import h5py
+import numpy as np
+import pytest
+
+from helpers import orbit
+from helpers.granules import parse_granule_name
+
+
+def test_model_matches_real_node_times_and_longitudes(real_data):
+    for path in sorted(real_data.glob("*.h5")):
+        with h5py.File(path) as f:
+            info = f["orbit_info"]
+            rgt, cycle = int(info["rgt"][0]), int(info["cycle_number"][0])
+            assert abs(orbit.node_time(rgt, cycle) - info["crossing_time"][0]) < 2.0, path.name
+            lon_err = (orbit.node_longitude(rgt) - info["lan"][0] + 180) % 360 - 180
+            assert abs(lon_err) < 0.01, path.name
+            assert orbit.orbit_number(rgt, cycle) == info["orbit_number"][0], path.name
+
+
+def test_model_regions_contain_real_granule_start_times(real_data):
+    for path in sorted(real_data.glob("*.h5")):
+        name = parse_granule_name(path)
+        with h5py.File(path) as f:
+            start = f["ancillary_data/granule_start_utc"][0].decode()
+        u0, _ = orbit.region_span(name.region)
+        t_model = orbit.node_time(name.rgt, name.cycle) + u0 / (2 * np.pi) * orbit.NODAL_PERIOD_S
+        from helpers.gpstime import ATLAS_SDP_GPS_EPOCH, utc_to_gps
+
+        t_real = utc_to_gps(start.rstrip("Z"))[()] - ATLAS_SDP_GPS_EPOCH
+        assert abs(t_model - t_real) < 60.0, path.name  # region boundaries within a minute
+
+
+def test_regions_tile_the_orbit():
+    spans = [orbit.region_span(r) for r in range(1, 15)]
+    assert spans[0][0] == 0.0
+    assert spans[-1][1] == pytest.approx(2 * np.pi)
+    for (a0, a1), (b0, _) in itertools.pairwise(spans):
+        assert a1 > a0
+        assert b0 == pytest.approx(a1)
+
+
+def test_track_reaches_88_south_and_the_cycle_is_91_nodal_days():
+    x = np.linspace(0, 2 * np.pi * orbit.TRACK_RADIUS_M, 200001)
+    track = orbit.ground_track(100, 3, x)
+    assert -88.3 < track.latitude.min() < -87.9
+    assert pytest.approx(90.82, abs=0.01) == orbit.CYCLE_S / 86400
+    # Exact repeat: the same RGT one cycle later is at the same place.
+    later = orbit.ground_track(100, 4, x[::1000])
+    np.testing.assert_allclose(later.longitude, track.longitude[::1000], atol=1e-9)
+    assert later.delta_time[0] - track.delta_time[0] == pytest.approx(orbit.CYCLE_S)
+
+
+def test_pass_at_inverts_node_time():
+    for rgt, cycle in [(1, 1), (234, 1), (1387, 5), (878, 20)]:
+        assert orbit.pass_at(orbit.node_time(rgt, cycle) + 10.0) == (rgt, cycle)
