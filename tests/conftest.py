@@ -1,0 +1,67 @@
+"""Shared fixtures: small synthetic samples made once per test session, and the real granules."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from helpers.config import REPO_ROOT
+from helpers.sample import SampleConfig, generate_sample
+
+#: Real NASA granules for compatibility tests (never copied into the repository).
+REAL_DATA = Path(
+    os.environ.get("IS2_REAL_DATA", REPO_ROOT.parent / "shared" / "data" / "atl06-real")
+)
+REFERENCE_GRANULE = "ATL06_20230816161508_08782002_006_02.h5"
+
+# Never let astropy reach for the network (leap-second or IERS tables) in tests.
+os.environ.setdefault("ASTROPY_SKIP_CONFIG_UPDATE", "1")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _astropy_offline():
+    from astropy.utils import iers
+
+    iers.conf.auto_download = False
+    iers.conf.auto_max_age = None
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    """The folder of real ATL06 granules; skips the test where it is absent."""
+    if not REAL_DATA.is_dir() or not any(REAL_DATA.glob("*.h5")):
+        pytest.skip(f"real ATL06 granules not found at {REAL_DATA} (../shared/data/atl06-real)")
+    return REAL_DATA
+
+
+@pytest.fixture(scope="session")
+def reference_granule(real_data) -> Path:
+    """The real v006 granule whose layout the synthetic sample copies."""
+    path = real_data / REFERENCE_GRANULE
+    if not path.is_file():
+        pytest.skip(f"reference granule {REFERENCE_GRANULE} not found in {real_data}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def default_sample(tmp_path_factory) -> Path:
+    """The default sample (as ``make sample`` writes it), generated once per session."""
+    folder = tmp_path_factory.mktemp("default_sample")
+    generate_sample(folder, SampleConfig(), n_jobs=2, progress=False)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def small_config() -> SampleConfig:
+    """A quick sample: two RGTs over Pine Island Glacier, a few granules."""
+    return SampleConfig(rgts=2, max_granules=4)
+
+
+@pytest.fixture(scope="session")
+def small_sample(tmp_path_factory, small_config) -> Path:
+    """A few synthetic granules, generated once per session."""
+    folder = tmp_path_factory.mktemp("small_sample")
+    generate_sample(folder, small_config, n_jobs=1, progress=False)
+    return folder
