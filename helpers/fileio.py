@@ -33,10 +33,32 @@ def atomic_path(final: str | os.PathLike) -> Iterator[Path]:
             tmp.unlink()
 
 
+def _writer_alive(path: Path) -> bool:
+    """True if the process that was writing ``path`` (pid in its name) still runs here."""
+    try:
+        pid = int(path.name.removesuffix(PARTIAL_SUFFIX).rsplit(".", 1)[1])
+    except (IndexError, ValueError):
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def remove_partials(folder: str | os.PathLike) -> int:
-    """Delete leftovers of interrupted writes in ``folder``; return how many were removed."""
+    """Delete leftovers of interrupted writes in ``folder``; return how many were removed.
+
+    Files still being written by a live process on this machine are left alone.
+    """
     removed = 0
     for path in Path(folder).glob(f".*{PARTIAL_SUFFIX}"):
+        if _writer_alive(path):
+            continue
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
             removed += 1
