@@ -285,9 +285,9 @@ def generate_sample(
     config = config or SampleConfig()
     plans = plan_sample(config)
     folder = Path(folder)
-    _check_writable(folder)
     if not force and _manifest_matches(folder, config):
-        return []
+        return []  # complete already (the folder may even be a shared, read-only copy)
+    _check_writable(folder)
     remove_partials(folder)
     (folder / MANIFEST).unlink(missing_ok=True)
     from joblib import Parallel, delayed

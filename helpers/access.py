@@ -1,0 +1,225 @@
+"""Finding and getting ATL06 granules: the embedded sample offline, or NASA's via icepyx.
+
+``sample`` (the default) answers the same questions as a real search — which granules
+cover the area and dates, where their ground tracks go — from the synthetic sample,
+with no network. ``earthdata`` runs the real icepyx 2.x code: a CMR query, then an
+Earthdata login (credentials from ``EARTHDATA_USERNAME``/``EARTHDATA_PASSWORD`` or
+``~/.netrc``, never from the notebook) and a download. When something it needs is
+missing, :class:`DataSourceError` says what and how to fix it, in one message.
+"""
+
+from __future__ import annotations
+
+import netrc
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from helpers.bbox import BBox
+from helpers.config import PIG_BBOX, PIG_DATES, data_dir
+from helpers.granules import BEAMS, parse_granule_name
+
+#: The Earthdata login host, as it appears in a ``~/.netrc`` entry.
+EARTHDATA_NETRC_MACHINE = "urs.earthdata.nasa.gov"
+
+
+class DataSourceError(RuntimeError):
+    """Real data cannot be reached; the message says what is missing and what to do."""
+
+
+def earthdata_credentials() -> str | None:
+    """Where Earthdata credentials would come from, or None. Never returns the secrets.
+
+    Returns
+    -------
+    str or None
+        ``"environment"`` (EARTHDATA_USERNAME and EARTHDATA_PASSWORD set), ``"netrc"``
+        (an entry for the Earthdata login host in ``~/.netrc``), or None.
+    """
+    if os.environ.get("EARTHDATA_USERNAME") and os.environ.get("EARTHDATA_PASSWORD"):
+        return "environment"
+    try:
+        if netrc.netrc().authenticators(EARTHDATA_NETRC_MACHINE):
+            return "netrc"
+    except (FileNotFoundError, netrc.NetrcParseError, OSError):
+        pass
+    return None
+
+
+def sample_granules(folder: str | os.PathLike | None = None) -> list[Path]:
+    """The embedded sample's granules, generating the default sample first if needed.
+
+    Parameters
+    ----------
+    folder : path-like, optional
+        Where the sample lives; default :func:`helpers.config.data_dir`.
+    """
+    from helpers.sample import SampleConfig, generate_sample
+
+    folder = Path(folder) if folder else data_dir()
+    generate_sample(folder, SampleConfig(), progress=False)  # a no-op when complete
+    return sorted(folder.glob("ATL06_*.h5"))
+
+
+def earthdata_query(
+    bbox: Sequence[float] = PIG_BBOX,
+    dates: Sequence[str] = PIG_DATES,
+    product: str = "ATL06",
+    version: str = "006",
+):
+    """An icepyx Query for real granules (contacts NASA's CMR, so it needs the network).
+
+    Raises
+    ------
+    DataSourceError
+        If CMR cannot be reached.
+    """
+    import icepyx as ipx
+    import requests
+
+    try:
+        return ipx.Query(product, list(bbox), list(dates), version=version)
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as err:
+        raise DataSourceError(
+            "Cannot reach NASA's CMR to search for granules (no network?). Connect to the "
+            "internet, or use the embedded sample: set DATA_SOURCE = 'sample' (or the "
+            f"environment variable IS2_DATA_SOURCE=sample). Details: {type(err).__name__}"
+        ) from None
+
+
+def download_earthdata(query, folder: str | os.PathLike | None = None) -> list[Path]:
+    """Log in to Earthdata and download a query's granules (subset to its area).
+
+    Raises
+    ------
+    DataSourceError
+        If no credentials are configured; nothing is attempted then.
+    """
+    require_credentials()
+    folder = Path(folder) if folder else data_dir() / "earthdata"
+    folder.mkdir(parents=True, exist_ok=True)
+    query.download_granules(str(folder))
+    return sorted(folder.glob("*ATL06_*.h5"))
+
+
+def require_credentials() -> str:
+    """Where the Earthdata credentials come from; DataSourceError if there are none."""
+    where = earthdata_credentials()
+    if where is None:
+        raise DataSourceError(
+            "No NASA Earthdata credentials found. Set EARTHDATA_USERNAME and "
+            "EARTHDATA_PASSWORD in the environment, or add a line 'machine "
+            f"{EARTHDATA_NETRC_MACHINE} login USER password PASS' to ~/.netrc "
+            "(chmod 600). Free accounts: https://urs.earthdata.nasa.gov. Or use the "
+            "embedded sample: IS2_DATA_SOURCE=sample."
+        )
+    return where
+
+
+def find_granules(
+    source: str = "sample",
+    bbox: Sequence[float] = PIG_BBOX,
+    dates: Sequence[str] = PIG_DATES,
+    folder: str | os.PathLike | None = None,
+) -> list[Path]:
+    """Granules for the area and dates from the chosen source, ready on disk.
+
+    Parameters
+    ----------
+    source : str
+        ``"sample"`` (offline) or ``"earthdata"`` (search and download with icepyx).
+    """
+    if source == "sample":
+        return sample_granules(folder)
+    if source == "earthdata":
+        require_credentials()  # before any network call: the clearest message first
+        return download_earthdata(earthdata_query(bbox, dates), folder)
+    raise ValueError(f"unknown data source {source!r}: use 'sample' or 'earthdata'")
+
+
+def granule_table(files: Sequence[str | os.PathLike]):
+    """One row per granule: name parts, direction, beams present and segment count.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    import h5py
+    import pandas as pd
+
+    rows = []
+    for path in map(Path, files):
+        name = parse_granule_name(path)
+        with h5py.File(path, "r") as f:
+            beams = [b for b in BEAMS if b in f]
+            segments = sum(f[f"{b}/land_ice_segments/h_li"].shape[0] for b in beams)
+            orient = int(f["orbit_info/sc_orient"][0])
+        rows.append({
+            "granule": path.name, "start (UTC)": name.start, "rgt": name.rgt,
+            "cycle": name.cycle, "region": name.region,
+            "direction": "ascending" if name.is_ascending_region else "descending",
+            "sc_orient": orient, "beams": len(beams), "segments": segments,
+            "MB": round(path.stat().st_size / 1e6, 1),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def plot_ground_tracks(files: Sequence[str | os.PathLike], bbox: Sequence[float] = PIG_BBOX,
+                       ax=None, beam: str = "gt2l", every: int = 50):  # fmt: skip
+    """Map of the area (EPSG:3031, km) with each granule's ground track, drawn offline.
+
+    Ascending passes in one colour, descending in another; a latitude/longitude grid
+    gives the bearings (no coastline download needed).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import h5py
+    import matplotlib.pyplot as plt
+
+    from helpers.projection import lonlat_to_xy
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 6), layout="constrained")
+    box = BBox.from_sequence(bbox)
+    # Graticule: parallels and meridians around the box.
+    lat_lines = np.arange(np.floor(box.south) - 1, np.ceil(box.north) + 1.01, 0.5)
+    lon_lines = np.arange(np.floor(box.west) - 2, np.ceil(box.east) + 2.01, 1.0)
+    for lat in lat_lines:
+        lon = np.linspace(lon_lines[0], lon_lines[-1], 100)
+        x, y = lonlat_to_xy(lon, np.full(lon.size, lat))
+        ax.plot(x / 1e3, y / 1e3, color="0.85", lw=0.6, zorder=0)
+        ax.annotate(f"{lat:g}°", (x[0] / 1e3, y[0] / 1e3), fontsize=7, color="0.5")
+    for lon in lon_lines:
+        lat = np.linspace(lat_lines[0], lat_lines[-1], 50)
+        x, y = lonlat_to_xy(np.full(lat.size, lon), lat)
+        ax.plot(x / 1e3, y / 1e3, color="0.85", lw=0.6, zorder=0)
+        ax.annotate(f"{lon:g}°", (x[-1] / 1e3, y[-1] / 1e3), fontsize=7, color="0.5")
+    colours = {True: "tab:orange", False: "tab:blue"}
+    for path in map(Path, files):
+        ascending = parse_granule_name(path).is_ascending_region
+        with h5py.File(path, "r") as f:
+            name = beam if beam in f else next((b for b in BEAMS if b in f), None)
+            if name is None:
+                continue
+            g = f[f"{name}/land_ice_segments"]
+            x, y = lonlat_to_xy(g["longitude"][::every], g["latitude"][::every])
+        ax.plot(x / 1e3, y / 1e3, ".", ms=1.5, color=colours[ascending])
+    edge = np.linspace(0, 1, 50)
+    lons = np.concatenate([box.west + (box.east - box.west) * edge, np.full(50, box.east),
+                           box.east - (box.east - box.west) * edge, np.full(50, box.west)])
+    lats = np.concatenate([np.full(50, box.south), box.south + (box.north - box.south) * edge,
+                           np.full(50, box.north), box.north - (box.north - box.south) * edge])
+    x, y = lonlat_to_xy(lons, lats)
+    ax.plot(x / 1e3, y / 1e3, "k-", lw=1.2, label="area of interest")  # fmt: skip
+    ax.plot([], [], ".", color=colours[True], label="ascending passes")
+    ax.plot([], [], ".", color=colours[False], label="descending passes")
+    ax.legend(loc="lower left", fontsize=8)
+    ax.set_aspect("equal")
+    ax.set_xlabel("x (km, EPSG:3031)")
+    ax.set_ylabel("y (km, EPSG:3031)")
+    ax.set_title(f"{len(files)} granules over the area")
+    return ax
