@@ -30,8 +30,9 @@ def _text_only(outputs: list) -> list:
         if out.get("output_type") == "stream" and out.get("name") == "stdout":
             kept.append({"output_type": "stream", "name": "stdout", "text": out["text"]})
         elif out.get("output_type") == "execute_result" and "text/plain" in out.get("data", {}):
+            text = out["data"]["text/plain"]
             kept.append({"output_type": "execute_result", "execution_count": None,
-                         "metadata": {}, "data": {"text/plain": out["data"]["text/plain"]}})  # fmt: skip
+                         "metadata": {}, "data": {"text/plain": text}})  # fmt: skip
     return kept
 
 
