@@ -20,7 +20,10 @@ MAX_CHECKED_OUTPUT = 2000
 
 def is_checked(cell) -> bool:
     """True for code cells whose output is compared by the tests."""
-    return cell.get("cell_type") == "code" and CHECK_MARKER in cell.get("source", "")
+    source = cell.get("source", "")
+    if isinstance(source, list):  # raw JSON stores source as a list of lines
+        source = "".join(source)
+    return cell.get("cell_type") == "code" and CHECK_MARKER in source
 
 
 def _text_only(outputs: list) -> list:
@@ -54,9 +57,9 @@ def strip(path: Path, outputs_from: Path | None = None) -> None:
                 source = executed.cells[index]
                 if source.get("source") != cell.source:
                     raise ValueError(f"{path.name}: cell {index} differs from the executed copy")
-                cell.outputs = _text_only(source.get("outputs", []))
+                cell.outputs = nbformat.from_dict(_text_only(source.get("outputs", [])))
             else:
-                cell.outputs = _text_only(cell.outputs)
+                cell.outputs = nbformat.from_dict(_text_only(cell.outputs))
         else:
             cell.outputs = []
     nb.metadata.pop("widgets", None)

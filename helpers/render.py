@@ -97,14 +97,23 @@ def aggregate(
                      points=points)  # fmt: skip
 
 
-def draw(result: MapResult, ax=None, title: str | None = None, cmap: str | None = None):
+def draw(
+    result: MapResult,
+    ax=None,
+    title: str | None = None,
+    cmap: str | None = None,
+    limits: tuple[float, float] | None = None,
+):
     """Draw an aggregate with matplotlib: axes in km, colour bar, title with the point count.
+
+    ``limits`` fixes the colour range (e.g. to compare two maps); default: the data's range.
 
     Returns
     -------
     matplotlib.axes.Axes
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 5.6), layout="constrained")
@@ -117,11 +126,14 @@ def draw(result: MapResult, ax=None, title: str | None = None, cmap: str | None 
     if result.how == "count":
         values = np.ma.masked_equal(values, 0)
     cmap = cmap or COLUMN_STYLES.get(result.column, ("viridis", ""))[0]
-    image = ax.imshow(values, origin="lower", extent=extent, cmap=cmap, interpolation="nearest")
+    vmin, vmax = limits if limits is not None else (None, None)
+    image = ax.imshow(values, origin="lower", extent=extent, cmap=cmap, interpolation="nearest",
+                      vmin=vmin, vmax=vmax)  # fmt: skip
     plt.colorbar(image, ax=ax, label=result.label, shrink=0.85)
     ax.set_xlabel("x (km, EPSG:3031)")
     ax.set_ylabel("y (km, EPSG:3031)")
     ax.set_aspect("equal")
+    ax.xaxis.set_major_locator(MaxNLocator(5))
     heading = title or f"{result.how} of {result.column}"
     ax.set_title(f"{heading}\n{result.points:,} points")
     return ax
@@ -136,15 +148,15 @@ def render_map(
     width: int = DEFAULT_SIZE,
     height: int = DEFAULT_SIZE,
 ) -> MapResult:
-    """Aggregate, draw and (optionally) save a map as PNG. Returns the aggregate."""
-    import matplotlib.pyplot as plt
+    """Aggregate, draw and (optionally) save a map as PNG. Returns the aggregate.
 
+    The figure stays open (a notebook shows it); close it with ``plt.close()`` in scripts.
+    """
     result = aggregate(df, column, how, width, height)
     ax = draw(result, title=title)
     if png is not None:
         Path(png).parent.mkdir(parents=True, exist_ok=True)
         ax.figure.savefig(png, dpi=110)
-        plt.close(ax.figure)
     return result
 
 
@@ -162,10 +174,14 @@ def ascending_descending(df, column: str = "h_li", how: str = "mean", png=None):
         aggregate(df[df.is_asc == flag], column, how, x_range=x_range, y_range=y_range)
         for flag in (True, False)
     ]
+    values = np.concatenate([np.ravel(r.grid.values) for r in results]).astype(float)
+    finite = values[np.isfinite(values)]
+    limits = (float(finite.min()), float(finite.max())) if finite.size else None
     fig, axes = plt.subplots(1, 2, figsize=(11, 5), layout="constrained")
     for ax, result, name in zip(axes, results, ("ascending", "descending"), strict=True):
-        draw(result, ax=ax, title=f"{name} passes: {how} of {column}")
+        draw(result, ax=ax, title=f"{name} passes: {how} of {column}", limits=limits)
     if png is not None:
+        Path(png).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(png, dpi=110)
     return fig
 
@@ -256,6 +272,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                             width=args.size, height=args.size)  # fmt: skip
     except (FileNotFoundError, ValueError, KeyError) as err:
         parser.exit(2, f"{parser.prog}: error: {err}\n")
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
     print(f"drew {result.points:,} points into {args.png}")
     return 0
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from helpers.config import REPO_ROOT, data_dir
+from helpers.config import REPO_ROOT, data_dir, output_dir
 from helpers.fileio import atomic_path
 
 
@@ -70,8 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  FAILED {path.name}: {str(err).strip().splitlines()[-1]}", file=sys.stderr)
             continue
         print(f"  done in {seconds:.0f} s")
-    print(f"\nExecuted notebooks: {args.out.resolve()}")
-    print(f"Data (sample, reduced outputs, maps): {data_dir()}")
+    print(f"\nExecuted notebooks:     {args.out.resolve()}")
+    print(f"Maps (PNG):             {output_dir() / 'maps'}")
+    print(f"Reduced outputs:        {output_dir() / 'reduced'}")
+    print(f"Synthetic sample input: {data_dir()}")
     if failed:
         print(f"{len(failed)} notebook(s) failed: {', '.join(failed)}", file=sys.stderr)
         return 1
