@@ -48,19 +48,31 @@ def earthdata_credentials() -> str | None:
     return None
 
 
-def sample_granules(folder: str | os.PathLike | None = None) -> list[Path]:
-    """The embedded sample's granules, generating the default sample first if needed.
+def sample_granules(
+    folder: str | os.PathLike | None = None,
+    bbox: Sequence[float] = PIG_BBOX,
+    dates: Sequence[str] = PIG_DATES,
+) -> list[Path]:
+    """The synthetic sample's granules for an area and dates, generated first if needed.
 
     Parameters
     ----------
     folder : path-like, optional
-        Where the sample lives; default :func:`helpers.config.data_dir`.
+        Where the sample lives. Default: :func:`helpers.config.data_dir` for the classic
+        Pine Island Glacier sample, a subfolder named after the area and dates otherwise.
+    bbox, dates : sequence
+        Area ``[W, S, E, N]`` and first/last day.
     """
-    from helpers.sample import SampleConfig, generate_sample
+    from helpers.sample import SampleConfig, generate_sample, sample_files
 
-    folder = Path(folder) if folder else data_dir()
-    generate_sample(folder, SampleConfig(), progress=False)  # a no-op when complete
-    return sorted(folder.glob("ATL06_*.h5"))
+    config = SampleConfig(bbox=tuple(float(v) for v in bbox), start=dates[0], end=dates[1])
+    if folder is None:
+        folder = data_dir()
+        if (config.bbox, (config.start, config.end)) != (PIG_BBOX, PIG_DATES):
+            label = "_".join(f"{v:g}" for v in config.bbox) + f"_{config.start}_{config.end}"
+            folder = folder / "samples" / label
+    generate_sample(folder, config, progress=False)  # a no-op when complete
+    return sample_files(folder)
 
 
 def earthdata_query(
@@ -132,7 +144,7 @@ def find_granules(
         ``"sample"`` (offline) or ``"earthdata"`` (search and download with icepyx).
     """
     if source == "sample":
-        return sample_granules(folder)
+        return sample_granules(folder, bbox, dates)
     if source == "earthdata":
         require_credentials()  # before any network call: the clearest message first
         return download_earthdata(earthdata_query(bbox, dates), folder)
@@ -209,10 +221,22 @@ def plot_ground_tracks(files: Sequence[str | os.PathLike], bbox: Sequence[float]
             x, y = lonlat_to_xy(g["longitude"][::every], g["latitude"][::every])
         ax.plot(x / 1e3, y / 1e3, ".", ms=1.5, color=colours[ascending])
     edge = np.linspace(0, 1, 50)
-    lons = np.concatenate([box.west + (box.east - box.west) * edge, np.full(50, box.east),
-                           box.east - (box.east - box.west) * edge, np.full(50, box.west)])
-    lats = np.concatenate([np.full(50, box.south), box.south + (box.north - box.south) * edge,
-                           np.full(50, box.north), box.north - (box.north - box.south) * edge])
+    lons = np.concatenate(
+        [
+            box.west + (box.east - box.west) * edge,
+            np.full(50, box.east),
+            box.east - (box.east - box.west) * edge,
+            np.full(50, box.west),
+        ]
+    )
+    lats = np.concatenate(
+        [
+            np.full(50, box.south),
+            box.south + (box.north - box.south) * edge,
+            np.full(50, box.north),
+            box.north - (box.north - box.south) * edge,
+        ]
+    )
     x, y = lonlat_to_xy(lons, lats)
     ax.plot(x / 1e3, y / 1e3, "k-", lw=1.2, label="area of interest")  # fmt: skip
     ax.plot([], [], ".", color=colours[True], label="ascending passes")

@@ -252,6 +252,30 @@ def _manifest_matches(folder: Path, config: SampleConfig) -> bool:
     return all((folder / g["file"]).is_file() for g in manifest.get("granules", []))
 
 
+def _remove_previous_sample(folder: Path) -> None:
+    """Delete the granules an earlier (other) sample listed, then its manifest."""
+    path = folder / MANIFEST
+    try:
+        previous = json.loads(path.read_text()).get("granules", [])
+    except (OSError, ValueError):
+        previous = []
+    for entry in previous:
+        name = Path(str(entry.get("file", ""))).name  # never outside the folder
+        if name.startswith("ATL06_") and name.endswith(".h5"):
+            (folder / name).unlink(missing_ok=True)
+    path.unlink(missing_ok=True)
+
+
+def sample_files(folder: str | os.PathLike) -> list[Path]:
+    """The granules of the sample recorded in ``folder``'s manifest (empty if none)."""
+    folder = Path(folder)
+    try:
+        entries = json.loads((folder / MANIFEST).read_text()).get("granules", [])
+    except (OSError, ValueError):
+        return []
+    return sorted(folder / Path(e["file"]).name for e in entries)
+
+
 def generate_sample(
     folder: str | os.PathLike,
     config: SampleConfig | None = None,
@@ -289,7 +313,7 @@ def generate_sample(
         return []  # complete already (the folder may even be a shared, read-only copy)
     _check_writable(folder)
     remove_partials(folder)
-    (folder / MANIFEST).unlink(missing_ok=True)
+    _remove_previous_sample(folder)
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
