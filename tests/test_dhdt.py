@@ -1,0 +1,87 @@
+"""dh/dt estimation on planted signals, with noise and outliers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers.dhdt import along_track_bins, estimate_dhdt, fit_trend
+
+
+def planted_patch(rng, n=150, dhdt=-2.5, slope=(0.01, -0.004), noise=0.08, outliers=0):
+    """Points of 6 cycles on a sloping plane that changes at ``dhdt`` m/yr."""
+    x = rng.uniform(-100, 100, n)
+    y = rng.uniform(-60, 60, n)
+    t = 2019.0 + 0.25 * rng.integers(0, 6, n) + rng.uniform(0, 0.01, n)
+    h = 500.0 + slope[0] * x + slope[1] * y + dhdt * (t - 2019.5) + rng.normal(0, noise, n)
+    if outliers:
+        idx = rng.choice(n, outliers, replace=False)
+        h[idx] += rng.choice([-1, 1], outliers) * rng.uniform(20, 300, outliers)
+    return x, y, t, h
+
+
+@pytest.mark.parametrize("dhdt", [-6.0, -0.3, 0.0, 1.2])
+def test_recovers_a_planted_rate_within_its_uncertainty(dhdt):
+    rng = np.random.default_rng(1)
+    fit = fit_trend(*planted_patch(rng, dhdt=dhdt))
+    assert abs(fit.dhdt - dhdt) < 4 * fit.dhdt_sigma
+    assert fit.dhdt_sigma < 0.1
+    assert fit.slope_x == pytest.approx(0.01, abs=2e-3)
+    assert fit.n_rejected <= 3
+
+
+def test_outliers_are_rejected():
+    rng = np.random.default_rng(2)
+    x, y, t, h = planted_patch(rng, dhdt=-3.0, outliers=15)  # 10 % blunders of 20-300 m
+    fit = fit_trend(x, y, t, h)
+    assert fit.n_rejected >= 15
+    assert abs(fit.dhdt + 3.0) < 0.1
+    naive = np.polyfit(t, h, 1)[0]  # without rejection the blunders ruin the rate
+    assert abs(naive + 3.0) > abs(fit.dhdt + 3.0)
+
+
+def test_degenerate_inputs_give_nan():
+    assert np.isnan(fit_trend([0, 1], [0, 1], [2019, 2020], [1, 2]).dhdt)
+    rng = np.random.default_rng(3)
+    x, y, _, h = planted_patch(rng)
+    assert np.isnan(fit_trend(x, y, np.full(x.size, 2019.0), h).dhdt)  # no time span
+
+
+def test_bins_follow_the_track_direction():
+    s = np.arange(0, 2000, 20.0)
+    x, y = -1.6e6 + 0.6 * s, -3e5 + 0.8 * s  # a straight track at an angle
+    bins = along_track_bins(x, y, 250.0)
+    assert bins.min() == 0 and bins.max() == 7
+    assert np.all(np.diff(bins) >= 0)
+
+
+def test_estimate_over_tracks_matches_the_planted_field():
+    rng = np.random.default_rng(4)
+    rows = []
+    for rgt, direction in ((10, (0.6, 0.8)), (20, (1.0, 0.0))):
+        s = np.arange(0, 5000, 20.0)
+        for cycle in range(1, 7):
+            for beam, offset in (("gt2l", 45.0), ("gt2r", -45.0)):
+                jitter = rng.normal(0, 15)
+                x = -1.6e6 + direction[0] * s - direction[1] * (offset + jitter)
+                y = -3e5 + direction[1] * s + direction[0] * (offset + jitter)
+                t = np.full(s.size, 2018.9 + 0.25 * cycle)
+                rate = -4.0 + 2e-4 * (x + 1.6e6)  # varies along track: -4 to -3 m/yr
+                h = 300 + 0.004 * (x + 1.6e6) + rate * (t - 2019.5) + rng.normal(0, 0.1, s.size)
+                bad = rng.random(s.size) < 0.01
+                h[bad] += 150.0
+                rows.append(pd.DataFrame({"x": x, "y": y, "t_year": t, "h_li": h.astype("f4"),
+                                          "beam": beam, "rgt": rgt, "cycle": cycle}))  # fmt: skip
+    result = estimate_dhdt(pd.concat(rows, ignore_index=True))
+    assert set(result.rgt) == {10, 20} and set(result.pair) == {2}
+    truth = -4.0 + 2e-4 * (result.x + 1.6e6)
+    assert np.median(np.abs(result.dhdt - truth)) < 0.05
+    assert (result.n_cycles == 6).all()
+
+
+def test_sparse_bins_get_no_rate():
+    t = np.linspace(2019, 2020, 10)
+    df = pd.DataFrame({"x": np.arange(10.0), "y": np.zeros(10), "t_year": t,
+                       "h_li": np.ones(10), "beam": "gt1l", "rgt": 1, "cycle": 1})  # fmt: skip
+    assert estimate_dhdt(df).empty
