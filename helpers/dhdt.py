@@ -48,6 +48,8 @@ class TrendFit:
         Robust spread of the kept residuals (m).
     n_used, n_rejected : int
         Points kept and rejected as outliers.
+    kept : numpy.ndarray of bool or None
+        Which input points the final fit used.
     """
 
     dhdt: float
@@ -58,6 +60,7 @@ class TrendFit:
     residual_sigma: float
     n_used: int
     n_rejected: int
+    kept: np.ndarray | None = None
 
 
 _FAILED = TrendFit(np.nan, np.nan, np.nan, np.nan, np.nan, np.nan, 0, 0)
@@ -133,6 +136,7 @@ def fit_trend(
         residual_sigma=_robust_sigma(residuals),
         n_used=int(keep.sum()),
         n_rejected=int(n - keep.sum()),
+        kept=keep,
     )
 
 
@@ -200,3 +204,29 @@ def estimate_dhdt(
                 "n_rejected": fit.n_rejected, "n_cycles": int(n_cycles),
             })  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def steepest_bin(df, center_xy: tuple[float, float], radius_m: float, bin_m: float = DEFAULT_BIN_M):
+    """An illustrative bin: of all bins within ``radius_m`` of a point, the one on the
+    steepest surface (largest fitted slope) with at least ``MIN_POINTS`` kept points.
+
+    Returns
+    -------
+    (pandas.DataFrame, TrendFit) or None
+        The bin's points and its fit; None when no bin qualifies.
+    """
+    near = np.hypot(df["x"] - center_xy[0], df["y"] - center_xy[1]) < radius_m
+    subset = df[near]
+    best = None
+    pair = subset["beam"].astype(str).str[2]
+    for _, track in subset.groupby([subset["rgt"], pair], observed=True):
+        bins = along_track_bins(track["x"].to_numpy(), track["y"].to_numpy(), bin_m)
+        for b in np.unique(bins):
+            part = track[bins == b]
+            if len(part) < MIN_POINTS or part["cycle"].nunique() < MIN_CYCLES:
+                continue
+            fit = fit_trend(part["x"], part["y"], part["t_year"], part["h_li"])
+            steepness = np.hypot(fit.slope_x, fit.slope_y)
+            if np.isfinite(steepness) and (best is None or steepness > best[0]):
+                best = (steepness, part, fit)
+    return None if best is None else (best[1], best[2])
