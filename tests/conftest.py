@@ -65,3 +65,10 @@ def small_sample(tmp_path_factory, small_config) -> Path:
     folder = tmp_path_factory.mktemp("small_sample")
     generate_sample(folder, small_config, n_jobs=1, progress=False)
     return folder
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test that reads the real granules, so ``-m "not realdata"`` deselects them."""
+    for item in items:
+        if {"real_data", "reference_granule"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.realdata)
