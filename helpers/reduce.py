@@ -418,7 +418,7 @@ def reduce_granules(
     outdir: str | os.PathLike,
     options: ReduceOptions | None = None,
     n_jobs: int = 1,
-    scheduler: str | None = None,
+    scheduler=None,
     progress: bool = True,
     force_input_dir: bool = False,
     echo=None,
@@ -435,8 +435,10 @@ def reduce_granules(
         Area, format, overwrite.
     n_jobs : int
         Worker processes on this machine (joblib); ignored with ``scheduler``.
-    scheduler : str, optional
-        Address of a running ``dask.distributed`` scheduler (e.g. ``tcp://10.0.0.5:8786``).
+    scheduler : str or distributed.Client, optional
+        Address of a running ``dask.distributed`` scheduler (e.g. ``tcp://10.0.0.5:8786``),
+        or a connected Client (e.g. from Dask Gateway or Coiled, whose connections need
+        credentials that an address alone does not carry).
     progress : bool
         Show a progress bar.
     force_input_dir : bool
@@ -489,10 +491,15 @@ def reduce_granules(
 def _run_on_dask(files, outdir, options, scheduler):
     from distributed import Client, as_completed
 
-    with Client(scheduler) as client:
+    owned = isinstance(scheduler, str)
+    client = Client(scheduler) if owned else scheduler
+    try:
         futures = client.map(reduce_granule, files, outdir=outdir, options=options, pure=False)
         for future in as_completed(futures):
             yield future.result()
+    finally:
+        if owned:
+            client.close()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -505,7 +512,8 @@ def _parser() -> argparse.ArgumentParser:
             "granule and beam, <granule>_<beam>.h5 (or one Parquet file per granule). "
             "Finished granules are skipped on re-runs; broken files are named and skipped."
         ),
-        epilog="Example: python -m helpers.reduce data/ -o data/reduced -b -102 -76 -98 -74.5 -n 2",
+        epilog="Example: python -m helpers.reduce data/ -o build/reduced "
+        "-b -102 -76 -98 -74.5 -n 2",
     )
     parser.add_argument(
         "inputs",
