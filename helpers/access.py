@@ -142,10 +142,16 @@ def find_granules(
     ----------
     source : str
         ``"sample"`` (offline) or ``"earthdata"`` (search and download with icepyx).
+        Granules already downloaded into the folder (default ``data/earthdata``) are
+        used as they are, with no new search; delete them to search again.
     """
     if source == "sample":
         return sample_granules(folder, bbox, dates)
     if source == "earthdata":
+        local = Path(folder) if folder else data_dir() / "earthdata"
+        downloaded = sorted(local.glob("*ATL06_*.h5")) if local.is_dir() else []
+        if downloaded:
+            return downloaded
         require_credentials()  # before any network call: the clearest message first
         return download_earthdata(earthdata_query(bbox, dates), folder)
     raise ValueError(f"unknown data source {source!r}: use 'sample' or 'earthdata'")
