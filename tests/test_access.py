@@ -80,3 +80,17 @@ def test_real_query_finds_granules_over_pine_island():
     query = access.earthdata_query(PIG_BBOX, ("2019-01-01", "2019-01-31"))
     names = query.avail_granules(ids=True)[0]
     assert names and all("ATL06" in n for n in names)
+
+
+def test_downloaded_granules_are_reused_without_a_new_search(
+    no_credentials, small_sample, tmp_path
+):
+    import shutil
+
+    folder = tmp_path / "earthdata"
+    folder.mkdir()
+    granule = sorted(small_sample.glob("ATL06_*.h5"))[0]
+    shutil.copy(granule, folder / f"processed_{granule.name}")
+    assert access.find_granules("earthdata", folder=folder) == [
+        folder / f"processed_{granule.name}"
+    ]
