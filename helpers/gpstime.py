@@ -56,14 +56,18 @@ def gps_minus_utc(t_gps: npt.ArrayLike) -> np.ndarray:
     numpy.ndarray of int64
         GPS - UTC in seconds (18 from 2017-01-01 on).
     """
+    return _leaps_so_far(t_gps)[1].astype(np.int64)
+
+
+def _leaps_so_far(t_gps: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """GPS time on a continuous since-1970 scale (s), and the leap seconds inserted before it."""
     continuous = np.asarray(t_gps, dtype=np.float64) + GPS_EPOCH_POSIX
-    return np.searchsorted(_LEAP_END_CONTINUOUS, continuous, side="right").astype(np.int64)
+    return continuous, np.searchsorted(_LEAP_END_CONTINUOUS, continuous, side="right")
 
 
 def _utc_day_and_second(t_gps: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Split GPS time into UTC day start (POSIX s), second of day and day length (s)."""
-    continuous = np.asarray(t_gps, dtype=np.float64) + GPS_EPOCH_POSIX
-    n_done = np.searchsorted(_LEAP_END_CONTINUOUS, continuous, side="right")
+    continuous, n_done = _leaps_so_far(t_gps)
     posix = continuous - n_done
     day_start = np.floor(posix / _SECONDS_PER_DAY) * _SECONDS_PER_DAY
     second = posix - day_start

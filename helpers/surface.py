@@ -47,16 +47,21 @@ def _inland_distance(s: np.ndarray, c: np.ndarray) -> np.ndarray:
     return s + 0.5 * np.sqrt(c**2 + 10.0**2) - 5.0
 
 
+def _geometry(x: npt.ArrayLike, y: npt.ArrayLike):
+    """Flow coordinates ``s``, ``c``, inland distance ``q`` (km) and the open-water mask."""
+    s, c = flow_coordinates(x, y)
+    q = _inland_distance(s, c)
+    return s, c, q, (q < 0.0) & (s < -SHELF_LENGTH_KM)
+
+
 def is_grounded(x: npt.ArrayLike, y: npt.ArrayLike) -> np.ndarray:
     """True where the ice rests on bedrock, False on the floating shelf and open water."""
-    s, c = flow_coordinates(x, y)
-    return _inland_distance(s, c) >= 0.0
+    return _geometry(x, y)[2] >= 0.0
 
 
 def is_open_water(x: npt.ArrayLike, y: npt.ArrayLike) -> np.ndarray:
     """True beyond the ice-shelf front."""
-    s, c = flow_coordinates(x, y)
-    return (_inland_distance(s, c) < 0.0) & (s < -SHELF_LENGTH_KM)
+    return _geometry(x, y)[3]
 
 
 def static_surface(x: npt.ArrayLike, y: npt.ArrayLike) -> np.ndarray:
@@ -67,8 +72,7 @@ def static_surface(x: npt.ArrayLike, y: npt.ArrayLike) -> np.ndarray:
     x, y : array_like
         EPSG:3031 coordinates (m).
     """
-    s, c = flow_coordinates(x, y)
-    q = _inland_distance(s, c)
+    s, c, q, water = _geometry(x, y)
     grounded = 70.0 + 1400.0 * (1.0 - np.exp(-np.maximum(q, 0.0) / 260.0))
     bumps = 6.0 * np.sin(2 * np.pi * s / 8.0) * np.cos(2 * np.pi * c / 13.0) + 3.0 * np.sin(
         2 * np.pi * (s + 0.6 * c) / 3.1
@@ -76,7 +80,7 @@ def static_surface(x: npt.ArrayLike, y: npt.ArrayLike) -> np.ndarray:
     grounded = grounded + bumps * (1.0 - np.exp(-np.maximum(q, 0.0) / 3.0))
     shelf = 55.0 + 15.0 * np.exp(np.minimum(q, 0.0) / 8.0)
     height = np.where(q >= 0.0, grounded, shelf)
-    return np.where((q < 0.0) & (s < -SHELF_LENGTH_KM), 1.5, height)
+    return np.where(water, 1.5, height)
 
 
 def planted_dhdt(x: npt.ArrayLike, y: npt.ArrayLike) -> np.ndarray:
@@ -87,13 +91,12 @@ def planted_dhdt(x: npt.ArrayLike, y: npt.ArrayLike) -> np.ndarray:
     x, y : array_like
         EPSG:3031 coordinates (m).
     """
-    s, c = flow_coordinates(x, y)
-    q = _inland_distance(s, c)
+    _, c, q, water = _geometry(x, y)
     trunk = 0.3 + 0.7 * np.exp(-((c / 25.0) ** 2))
     grounded = -PEAK_THINNING * np.exp(-np.maximum(q, 0.0) / 70.0) * trunk
     shelf = -0.5 * PEAK_THINNING * trunk
     rate = np.where(q >= 0.0, grounded, shelf)
-    return np.where((q < 0.0) & (s < -SHELF_LENGTH_KM), 0.0, rate)
+    return np.where(water, 0.0, rate)
 
 
 def surface_height(x: npt.ArrayLike, y: npt.ArrayLike, t_year: npt.ArrayLike) -> np.ndarray:
