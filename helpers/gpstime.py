@@ -96,14 +96,40 @@ def gps_to_decimal_year(t_gps: npt.ArrayLike) -> np.ndarray:
     numpy.ndarray of float64
         Decimal year on the UTC scale (e.g. 2019.5 is about 2019-07-02T12:00Z).
     """
-    day_start, second, day_length = _utc_day_and_second(t_gps)
+    t = np.asarray(t_gps, dtype=np.float64)
+    if t.size > 1 and np.isfinite(t).all():
+        fast = _decimal_year_without_leaps(t)
+        if fast is not None:
+            return fast
+    day_start, second, day_length = _utc_day_and_second(t)
+    year, day_of_year, days_in_year = _calendar(day_start)
+    return year + (day_of_year + second / day_length) / days_in_year
+
+
+def _decimal_year_without_leaps(t: np.ndarray) -> np.ndarray | None:
+    """Fast path: when no leap second falls between the first and last time (the usual
+    case: a granule spans minutes), every UTC day is 86400 s and the decimal year is
+    piecewise linear in time. Returns None when a leap second intervenes."""
+    day_start, second, _ = _utc_day_and_second(np.array([t.min(), t.max()]))
+    n_days = int((day_start[1] - day_start[0]) // _SECONDS_PER_DAY) + 1
+    days = day_start[0] + _SECONDS_PER_DAY * np.arange(n_days, dtype=np.float64)
+    if n_days > 400 or np.isin(days + _SECONDS_PER_DAY, _LEAP_POSIX).any():
+        return None
+    year, day_of_year, days_in_year = _calendar(days)
+    since_midnight = t - (t.min() - second[0])  # GPS seconds since the first UTC midnight
+    index = np.clip(since_midnight // _SECONDS_PER_DAY, 0, n_days - 1).astype(np.intp)
+    fraction = (since_midnight - index * float(_SECONDS_PER_DAY)) / _SECONDS_PER_DAY
+    return year[index] + (day_of_year[index] + fraction) / days_in_year[index]
+
+
+def _calendar(day_start: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Year, day of year (from 0) and days in that year of UTC days (POSIX s at midnight)."""
     day = (day_start // _SECONDS_PER_DAY).astype("datetime64[D]")
     year_start = day.astype("datetime64[Y]")
-    year = year_start.astype(np.int64) + 1970
-    next_year_start = (year_start + 1).astype("datetime64[D]")
-    days_in_year = (next_year_start - year_start.astype("datetime64[D]")).astype(np.float64)
-    day_of_year = (day - year_start.astype("datetime64[D]")).astype(np.float64)
-    return year + (day_of_year + second / day_length) / days_in_year
+    first_day = year_start.astype("datetime64[D]")
+    days_in_year = ((year_start + 1).astype("datetime64[D]") - first_day).astype(np.float64)
+    day_of_year = (day - first_day).astype(np.float64)
+    return year_start.astype(np.int64) + 1970.0, day_of_year, days_in_year
 
 
 def gps_to_datetime64(t_gps: npt.ArrayLike) -> np.ndarray:

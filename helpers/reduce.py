@@ -226,13 +226,17 @@ def _write_parquet(path: Path, beams: dict[str, dict[str, np.ndarray]], attrs: d
 
     columns = {name: np.concatenate([b[name] for b in beams.values()]) for name in OUTPUT_VARIABLES}
     sizes = [b["h_li"].size for b in beams.values()]
-    columns["beam"] = np.repeat(np.array(list(beams), dtype=object), sizes)
+    # The beam column as a dictionary (int8 codes + names): cheap to build and to store.
+    codes = np.repeat(np.array([BEAMS.index(b) for b in beams], dtype=np.int8), sizes)
     table = pa.table({k: pa.array(v) for k, v in columns.items()})
+    table = table.append_column(
+        "beam", pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(list(BEAMS)))
+    )
     meta = {
         k: json.dumps(v if not isinstance(v, np.generic) else v.item()) for k, v in attrs.items()
     }
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
-    pq.write_table(table, path, compression="snappy")
+    pq.write_table(table, path, compression="snappy", use_dictionary=["beam"])
 
 
 def _record_path(outdir: Path, stem: str) -> Path:

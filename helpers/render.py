@@ -207,14 +207,19 @@ def interactive_map(df, column: str = "h_li", width: int = 650, height: int = 55
     enable_offline_bokeh()
     import holoviews as hv
     import hvplot.dask  # noqa: F401  (registers .hvplot on dask frames)
+    import panel as pn
 
     hv.extension("bokeh", logo=False)
-    cmap = COLUMN_STYLES.get(column, ("viridis", ""))[0]
-    return df.hvplot.points(
-        "x", "y", c=column, rasterize=True, aggregator="mean", cmap=cmap, colorbar=True,
-        width=width, height=height, data_aspect=1, xlabel="x (m, EPSG:3031)",
-        ylabel="y (m, EPSG:3031)", title=f"mean {column} (zoom to re-aggregate)",
+    cmap, label = COLUMN_STYLES.get(column, ("viridis", column))
+    km = df.assign(x_km=df.x / 1e3, y_km=df.y / 1e3)
+    view = km.hvplot.points(
+        "x_km", "y_km", c=column, rasterize=True, aggregator="mean", cmap=cmap, colorbar=True,
+        clabel=label, width=width, height=height, data_aspect=1, xlabel="x (km, EPSG:3031)",
+        ylabel="y (km, EPSG:3031)", title=f"mean {column} (zoom to re-aggregate)",
     )  # fmt: skip
+    # Shown through Panel, whose notebook output inlines its stylesheets (HoloViews' own
+    # display path links them from a CDN, which an offline hub cannot reach).
+    return pn.panel(view)
 
 
 def export(df, path: str | os.PathLike) -> Path:

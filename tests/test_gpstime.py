@@ -44,3 +44,10 @@ def test_calendar_round_trip():
     )
     back = gpstime.gps_to_datetime64(gpstime.utc_to_gps(stamps))
     np.testing.assert_array_equal(back, stamps)
+
+
+@pytest.mark.parametrize("span_s", [600.0, 3 * 86400.0])
+def test_fast_path_across_midnight_matches_astropy(span_s):
+    # A granule crossing UTC midnight, and a few days of data: the piecewise-linear path.
+    t = gpstime.utc_to_gps("2019-03-04T23:55:00")[()] + np.linspace(0.0, span_s, 100_001)
+    assert np.max(np.abs(gpstime.gps_to_decimal_year(t) - _astropy_decimal_year(t))) < 1e-9
