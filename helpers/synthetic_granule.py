@@ -481,82 +481,37 @@ def _write_orbit_info(f, plan: GranulePlan, sc_orient: int) -> None:
         "Description": "Data common to all beams of the granule.",
         "data_rate": "These parameters are constant for a given granule.",
     })  # fmt: skip
-    ref = "referenceInformation"
-    crossing = create_orbit_dataset(
-        info,
-        "crossing_time",
-        np.array([orbit.node_time(plan.rgt, plan.cycle)]),
-        {
-            "units": "seconds since 2018-01-01",
-            "long_name": "Ascending Node Crossing Time",
-            "standard_name": "time",
-            "contentType": ref,
-        },
-    )
-    cycle = create_orbit_dataset(
-        info,
-        "cycle_number",
-        np.array([plan.cycle], dtype=np.int8),
-        {
-            "units": "counts",
-            "long_name": "Cycle Number",
-            "contentType": ref,
-            "coordinates": "crossing_time",
-        },
-    )
-    lan = create_orbit_dataset(
-        info,
-        "lan",
-        np.array([orbit.node_longitude(plan.rgt)]),
-        {
-            "units": "degrees_east",
-            "long_name": "Ascending Node Longitude",
-            "contentType": ref,
-            "coordinates": "crossing_time",
-        },
-        deflate=True,
-    )
-    number = create_orbit_dataset(
-        info,
-        "orbit_number",
-        np.array([orbit.orbit_number(plan.rgt, plan.cycle)], dtype=np.uint16),
-        {
-            "units": "1",
-            "long_name": "Orbit Number",
-            "contentType": ref,
-            "coordinates": "crossing_time",
-        },
-    )
-    rgt = create_orbit_dataset(
-        info,
-        "rgt",
-        np.array([plan.rgt], dtype=np.int16),
-        {
-            "units": "counts",
-            "long_name": "Reference Ground track",
-            "contentType": ref,
-            "coordinates": "crossing_time",
-        },
-    )
-    orient_time = create_orbit_dataset(
-        info,
-        "sc_orient_time",
-        np.array([orbit.cycle_start(plan.cycle)]),
-        {
-            "units": "seconds since 2018-01-01",
-            "long_name": "Time of Last Spacecraft Orientation Change",
-            "standard_name": "time",
-            "contentType": ref,
-        },
-    )
-    orient = create_orbit_dataset(
-        info, "sc_orient", np.array([sc_orient], dtype=np.int8),
-        {"units": "1", "long_name": "Spacecraft Orientation", "contentType": ref,
-         "coordinates": "sc_orient_time", "flag_values": np.array([0, 1, 2], dtype=np.int8),
-         "flag_meanings": "backward forward transition", "valid_min": np.int8(0),
-         "valid_max": np.int8(2)})  # fmt: skip
-    crossing.make_scale("crossing_time")
-    for ds in (cycle, lan, number, rgt):
-        ds.dims[0].attach_scale(crossing)
-    orient_time.make_scale("sc_orient_time")
-    orient.dims[0].attach_scale(orient_time)
+    times = {"units": "seconds since 2018-01-01", "standard_name": "time"}
+    per_node = {"coordinates": "crossing_time"}
+    flags = {"flag_values": np.array([0, 1, 2], dtype=np.int8),
+             "flag_meanings": "backward forward transition",
+             "valid_min": np.int8(0), "valid_max": np.int8(2)}
+    # name: (value, dtype, attributes, deflate, dimension scale it hangs on)
+    spec = {
+        "crossing_time": (orbit.node_time(plan.rgt, plan.cycle), "f8",
+                          {**times, "long_name": "Ascending Node Crossing Time"}, False, None),
+        "cycle_number": (plan.cycle, "i1", {"units": "counts", "long_name": "Cycle Number",
+                                            **per_node}, False, "crossing_time"),
+        "lan": (orbit.node_longitude(plan.rgt), "f8", {"units": "degrees_east",
+                "long_name": "Ascending Node Longitude", **per_node}, True, "crossing_time"),
+        "orbit_number": (orbit.orbit_number(plan.rgt, plan.cycle), "u2", {"units": "1",
+                         "long_name": "Orbit Number", **per_node}, False, "crossing_time"),
+        "rgt": (plan.rgt, "i2", {"units": "counts", "long_name": "Reference Ground track",
+                                 **per_node}, False, "crossing_time"),
+        "sc_orient_time": (orbit.cycle_start(plan.cycle), "f8",
+                           {**times, "long_name": "Time of Last Spacecraft Orientation Change"},
+                           False, None),
+        "sc_orient": (sc_orient, "i1", {"units": "1", "long_name": "Spacecraft Orientation",
+                      "coordinates": "sc_orient_time", **flags}, False, "sc_orient_time"),
+    }  # fmt: skip
+    datasets = {}
+    for name, (value, dtype, attrs, deflate, _) in spec.items():
+        attrs = {**attrs, "contentType": "referenceInformation"}
+        datasets[name] = create_orbit_dataset(
+            info, name, np.array([value], dtype=dtype), attrs, deflate=deflate
+        )
+    for name in ("crossing_time", "sc_orient_time"):
+        datasets[name].make_scale(name)
+    for name, (*_, scale) in spec.items():
+        if scale is not None:
+            datasets[name].dims[0].attach_scale(datasets[scale])
