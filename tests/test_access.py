@@ -29,14 +29,14 @@ def test_no_credentials_gives_one_clear_message(no_credentials):
 def test_credentials_are_found_but_never_returned(no_credentials, monkeypatch, tmp_path):
     netrc_file = tmp_path / ".netrc"
     netrc_file.write_text(
-        f"machine {access.EARTHDATA_NETRC_MACHINE} login someone password s3cret\n"
+        f"machine {access.EARTHDATA_NETRC_MACHINE} login someone password example-not-a-secret\n"
     )
     netrc_file.chmod(0o600)
     assert access.earthdata_credentials() == "netrc"
     monkeypatch.setenv("EARTHDATA_USERNAME", "someone")
-    monkeypatch.setenv("EARTHDATA_PASSWORD", "s3cret")
+    monkeypatch.setenv("EARTHDATA_PASSWORD", "example-not-a-secret")
     where = access.require_credentials()
-    assert where == "environment" and "s3cret" not in where
+    assert where == "environment" and "example-not-a-secret" not in where
 
 
 def test_unknown_source_is_refused():
