@@ -184,3 +184,14 @@ def test_help_and_console_script():
     script = shutil.which("readatl06", path=os.path.dirname(sys.executable))
     assert script, "console script readatl06 not installed next to the interpreter"
     assert subprocess.run([script, "-h"], capture_output=True).returncode == 0
+
+
+def test_a_connected_client_works_as_the_scheduler(small_sample, tmp_path):
+    from distributed import Client, LocalCluster
+
+    files = sorted(small_sample.glob("ATL06_*.h5"))[:2]
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster, Client(cluster) as client:  # fmt: skip
+        summary = reduce_granules(files, tmp_path, scheduler=client, progress=False)
+        assert summary.count("done") == 2
+        assert client.status == "running"  # a client we were given is left open
