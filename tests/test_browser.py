@@ -142,36 +142,9 @@ REPORT_JS = f"""
 }}
 """
 
-# How much a canvas shows: distinct colours and the fraction of painted (non-white) pixels.
-CANVAS_JS = """
-(canvas) => {
-  const ctx = canvas.getContext('2d');
-  const {width, height} = canvas;
-  if (!ctx || !width || !height) return {width, height, distinct: 0, painted: 0};
-  const d = ctx.getImageData(0, 0, width, height).data;
-  const colours = new Set();
-  let painted = 0;
-  for (let i = 0; i < d.length; i += 4) {
-    if (d[i + 3] === 0) continue;
-    colours.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
-    if (d[i] < 245 || d[i + 1] < 245 || d[i + 2] < 245) painted++;
-  }
-  return {width, height, distinct: colours.size, painted: painted / (width * height)};
-}
-"""
-
-# The same, over the data area (frame) of every Bokeh plot on the page, from a PNG export of it.
-BOKEH_FRAMES_JS = """
-() => {
-  const index = window.Bokeh && window.Bokeh.index;
-  if (!index) return null;
-  const plots = [...index.query(v => v.model && ['Plot', 'Figure'].includes(v.model.type))];
-  return plots.map(view => {
-    const canvas = view.export('png', false).canvas;
-    const r = canvas.width / view.bbox.width;
-    const {x, y, width, height} = view.frame.bbox;
-    const w = Math.round(width * r), h = Math.round(height * r);
-    const d = canvas.getContext('2d').getImageData(Math.round(x * r), Math.round(y * r), w, h).data;
+# Distinct colours and the fraction of painted (non-white) pixels of RGBA pixel data.
+PIXEL_STATS_JS = """
+  const pixelStats = (d, width, height) => {
     const colours = new Set();
     let painted = 0;
     for (let i = 0; i < d.length; i += 4) {
@@ -179,9 +152,35 @@ BOKEH_FRAMES_JS = """
       colours.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
       if (d[i] < 245 || d[i + 1] < 245 || d[i + 2] < 245) painted++;
     }
-    return {width: w, height: h, distinct: colours.size, painted: painted / (w * h)};
-  });
-}
+    return {width, height, distinct: colours.size, painted: painted / (width * height)};
+  };
+"""
+
+# How much a canvas shows.
+CANVAS_JS = f"""
+(canvas) => {{{PIXEL_STATS_JS}
+  const ctx = canvas.getContext('2d');
+  const {{width, height}} = canvas;
+  if (!ctx || !width || !height) return {{width, height, distinct: 0, painted: 0}};
+  return pixelStats(ctx.getImageData(0, 0, width, height).data, width, height);
+}}
+"""
+
+# The same, over the data area (frame) of every Bokeh plot on the page, from a PNG export of it.
+BOKEH_FRAMES_JS = f"""
+() => {{{PIXEL_STATS_JS}
+  const index = window.Bokeh && window.Bokeh.index;
+  if (!index) return null;
+  const plots = [...index.query(v => v.model && ['Plot', 'Figure'].includes(v.model.type))];
+  return plots.map(view => {{
+    const canvas = view.export('png', false).canvas;
+    const r = canvas.width / view.bbox.width;
+    const {{x, y, width, height}} = view.frame.bbox;
+    const w = Math.round(width * r), h = Math.round(height * r);
+    const d = canvas.getContext('2d').getImageData(Math.round(x * r), Math.round(y * r), w, h).data;
+    return pixelStats(d, w, h);
+  }});
+}}
 """
 
 SCROLL_TO_CELL_JS = f"""
