@@ -26,6 +26,9 @@ REGION_LATITUDES: dict[int, tuple[float, float]] = {
     13: (-50.0, -27.0), 14: (-27.0, 0.0),
 }  # fmt: skip
 
+#: Regions flown northward (the ascending half of the orbit, polar regions 4 and 11 excepted).
+ASCENDING_REGIONS: tuple[int, ...] = (1, 2, 3, 12, 13, 14)
+
 _NAME = re.compile(
     r"^(?P<prefix>processed_)?(?P<product>ATL\d\d)_(?P<time>\d{14})_"
     r"(?P<rgt>\d{4})(?P<cycle>\d{2})(?P<region>\d{2})_(?P<release>\d{3})_(?P<version>\d{2})"
@@ -79,7 +82,7 @@ class GranuleName:
     @property
     def is_ascending_region(self) -> bool:
         """True for regions crossed northward (1-3 and 12-14), False otherwise."""
-        return self.region in (1, 2, 3, 12, 13, 14)
+        return self.region in ASCENDING_REGIONS
 
 
 def parse_granule_name(name: str | Path) -> GranuleName:

@@ -32,7 +32,7 @@ from helpers import __version__
 from helpers.bbox import BBox
 from helpers.fileio import PARTIAL_SUFFIX, atomic_path, remove_partials
 from helpers.gpstime import gps_to_decimal_year
-from helpers.granules import BEAMS, spot_number
+from helpers.granules import ASCENDING_REGIONS, BEAMS, spot_number
 from helpers.projection import EPSG_SOUTH, lonlat_to_xy
 from helpers.tracks import is_ascending
 
@@ -69,7 +69,6 @@ OUTPUT_VARIABLES: tuple[str, ...] = (*COPIED_VARIABLES, *DERIVED_VARIABLES)
 MAX_ABS_HEIGHT_M = 10_000.0
 #: Folder (inside the output folder) with one record per finished granule.
 RECORDS = ".reduced"
-_ASCENDING_REGIONS = (1, 2, 3, 12, 13, 14)
 
 
 class GranuleError(Exception):
@@ -297,7 +296,7 @@ def _read_and_reduce(source: Path, options: ReduceOptions, result: GranuleResult
         absent = [b for b in BEAMS if b not in f]
         if absent:
             result.notes.append(f"beams absent: {', '.join(absent)}")
-        hint = None if info["region"] in (0, 4, 11) else info["region"] in _ASCENDING_REGIONS
+        hint = None if info["region"] in (0, 4, 11) else info["region"] in ASCENDING_REGIONS
         beams, kept_attrs = {}, {}
         for beam in present:
             try:

@@ -33,8 +33,9 @@ import numpy as np
 from helpers import __version__, orbit
 from helpers.bbox import BBox
 from helpers.config import PIG_BBOX, PIG_DATES, data_dir
-from helpers.fileio import remove_partials
+from helpers.fileio import atomic_path, remove_partials
 from helpers.gpstime import ATLAS_SDP_GPS_EPOCH, utc_to_gps
+from helpers.granules import ASCENDING_REGIONS
 from helpers.synthetic_granule import BEAM_OFFSETS_M, GranulePlan, GranuleSummary, write_granule
 
 #: First day of ICESat-2 science data (ATL06 cycle 1 data start on 2018-10-13).
@@ -43,7 +44,6 @@ MISSION_START = date(2018, 10, 13)
 DEFAULT_RGTS = 10
 #: Name of the file that records a finished sample (written last).
 MANIFEST = "sample_manifest.json"
-_ASCENDING_REGIONS = (1, 2, 3, 12, 13, 14)
 
 
 class SampleError(ValueError):
@@ -120,7 +120,7 @@ class Crossing:
     @property
     def ascending(self) -> bool:
         """True for a northward pass."""
-        return self.region in _ASCENDING_REGIONS
+        return self.region in ASCENDING_REGIONS
 
     @property
     def length_km(self) -> float:
@@ -332,9 +332,8 @@ def generate_sample(
         "note": "Synthetic ATL06 granules made by helpers.sample; not NASA data.",
         "granules": [{"file": s.path.name, "segments": s.segments} for s in summaries],
     }
-    tmp = folder / f".{MANIFEST}.partial"
-    tmp.write_text(json.dumps(manifest, indent=1))
-    os.replace(tmp, folder / MANIFEST)
+    with atomic_path(folder / MANIFEST) as tmp:
+        tmp.write_text(json.dumps(manifest, indent=1))
     return summaries
 
 

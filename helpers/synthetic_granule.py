@@ -483,9 +483,12 @@ def _write_orbit_info(f, plan: GranulePlan, sc_orient: int) -> None:
     })  # fmt: skip
     times = {"units": "seconds since 2018-01-01", "standard_name": "time"}
     per_node = {"coordinates": "crossing_time"}
-    flags = {"flag_values": np.array([0, 1, 2], dtype=np.int8),
-             "flag_meanings": "backward forward transition",
-             "valid_min": np.int8(0), "valid_max": np.int8(2)}
+    flags = {
+        "flag_values": np.array([0, 1, 2], dtype=np.int8),
+        "flag_meanings": "backward forward transition",
+        "valid_min": np.int8(0),
+        "valid_max": np.int8(2),
+    }
     # name: (value, dtype, attributes, deflate, dimension scale it hangs on)
     spec = {
         "crossing_time": (orbit.node_time(plan.rgt, plan.cycle), "f8",
