@@ -43,7 +43,7 @@ sample: venv
 	$(PY) -m helpers.sample --out "$(DATA_DIR)"
 
 tutorial: venv sample
-	$(PY) -m helpers.tutorial --out $(BUILD)/tutorial
+	$(PY) -m helpers.devtools.tutorial --out $(BUILD)/tutorial
 
 lab: venv sample
 	$(VENV)/bin/jupyter lab notebooks/
@@ -63,7 +63,7 @@ bench: venv
 	[ $$found = 1 ] || echo "No benchmarks yet (bench/bench_*.py)."
 
 images: venv
-	$(PY) -m helpers.images --out images
+	$(PY) -m helpers.devtools.images --out images
 
 clean:
 	rm -rf $(BUILD) .pytest_cache .ruff_cache *.egg-info

@@ -59,7 +59,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from helpers.config import DATA_SOURCE_ENV, REPO_ROOT, data_dir, output_dir
-from helpers.tutorial import notebooks
+from helpers.devtools.tutorial import notebooks
 
 #: Folder of the tutorial notebooks; also the kernels' working folder.
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"

@@ -57,8 +57,9 @@ import numpy as np
 
 from helpers import reduce as red
 from helpers.gpstime import gps_to_decimal_year
-from helpers.granules import BEAMS
+from helpers.granules import ASCENDING_REGIONS, BEAMS
 from helpers.projection import lonlat_to_xy
+from helpers.reduce.outputs import write_beam_h5, write_parquet
 from helpers.tracks import is_ascending
 
 #: Repository root (this file is ``bench/bench_reduce.py``).
@@ -413,7 +414,7 @@ def profile_granule(path: Path, workdir: Path) -> dict:
     lonlat_to_xy(np.array([-100.0]), np.array([-75.0]))
     gps_to_decimal_year(np.array([1.2e9]))
     is_ascending(np.array([-75.0, -75.1]), np.array([0.0, 1.0]))
-    red._write_beam_h5(workdir / "warmup.h5", {n: np.zeros(1) for n in red.OUTPUT_VARIABLES}, {})
+    write_beam_h5(workdir / "warmup.h5", {n: np.zeros(1) for n in red.OUTPUT_VARIABLES}, {})
     passes: list[dict[str, float]] = []
     end_to_end: list[float] = []
     segments = n_beams = 0
@@ -433,12 +434,12 @@ def profile_granule(path: Path, workdir: Path) -> dict:
         )
         beams: dict[str, dict[str, np.ndarray]] = {}
         started = time.perf_counter()
-        with red._open_atl06(path) as f:
-            info = red._granule_info(f)
+        with red.granule.open_atl06(path) as f:
+            info = red.granule.granule_info(f)
             present = [b for b in BEAMS if b in f]
             t["open"] = time.perf_counter() - started
             region = info["region"]
-            hint = None if region in (0, 4, 11) else region in red._ASCENDING_REGIONS
+            hint = None if region in (0, 4, 11) else region in ASCENDING_REGIONS
             for beam in present:
                 dt, raw = _timed(red.read_beam, f[beam])
                 t["read"] += dt
@@ -454,9 +455,9 @@ def profile_granule(path: Path, workdir: Path) -> dict:
         attrs = {"source_granule": path.name, "rgt": info["rgt"], "cycle": info["cycle"]}
         for beam, arrays in beams.items():
             target = workdir / f"{path.stem}_{beam}.h5"
-            t["write_h5"] += _timed(red._write_beam_h5, target, arrays, {**attrs, "beam": beam})[0]
+            t["write_h5"] += _timed(write_beam_h5, target, arrays, {**attrs, "beam": beam})[0]
         t["write_parquet"] = _timed(
-            red._write_parquet, workdir / f"{path.stem}.parquet", beams, attrs
+            write_parquet, workdir / f"{path.stem}.parquet", beams, attrs
         )[0]
         passes.append(t)
         del beams

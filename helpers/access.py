@@ -63,7 +63,7 @@ def sample_granules(
     bbox, dates : sequence
         Area ``[W, S, E, N]`` and first/last day.
     """
-    from helpers.sample import SampleConfig, generate_sample, sample_files
+    from helpers.synthetic.sample import SampleConfig, generate_sample, sample_files
 
     config = SampleConfig(bbox=tuple(float(v) for v in bbox), start=dates[0], end=dates[1])
     if folder is None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from helpers.config import REPO_ROOT
-from helpers.sample import SampleConfig, generate_sample
+from helpers.synthetic.sample import SampleConfig, generate_sample
 
 #: Real NASA granules for compatibility tests (never copied into the repository).
 REAL_DATA = Path(

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from helpers.config import REPO_ROOT
-from helpers.nbtools import MAX_CHECKED_OUTPUT, is_checked
+from helpers.devtools.nbtools import MAX_CHECKED_OUTPUT, is_checked
 
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 

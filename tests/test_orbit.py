@@ -6,8 +6,8 @@ import h5py
 import numpy as np
 import pytest
 
-from helpers import orbit
 from helpers.granules import parse_granule_name
+from helpers.synthetic import orbit
 
 
 def test_model_matches_real_node_times_and_longitudes(real_data):

@@ -147,7 +147,7 @@ def test_parquet_holds_the_same_points(small_sample, reduced_sample, tmp_path):
 
 
 def test_antimeridian_bbox_keeps_both_sides(tmp_path):
-    from helpers.sample import SampleConfig, generate_sample
+    from helpers.synthetic.sample import SampleConfig, generate_sample
 
     ross = (170.0, -80.0, -170.0, -78.0)
     raw = tmp_path / "raw"

@@ -105,7 +105,7 @@ def test_bad_command_line_arguments_fail_in_one_line(small_sample, tmp_path):
 
 @pytest.fixture(scope="module")
 def full_granules(tmp_path_factory):
-    from helpers.sample import SampleConfig, generate_sample
+    from helpers.synthetic.sample import SampleConfig, generate_sample
 
     folder = tmp_path_factory.mktemp("full")
     generate_sample(folder, SampleConfig(full=True, rgts=2, max_granules=3), n_jobs=2,

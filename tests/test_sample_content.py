@@ -8,11 +8,11 @@ import h5py
 import numpy as np
 from pyproj import Transformer
 
-from helpers import surface
-from helpers.atl06_layout import FLOAT32_FILL
 from helpers.gpstime import ATLAS_SDP_GPS_EPOCH, gps_to_decimal_year
 from helpers.granules import BEAMS, parse_granule_name
-from helpers.sample import MANIFEST, generate_sample
+from helpers.synthetic import surface
+from helpers.synthetic.layout import FLOAT32_FILL
+from helpers.synthetic.sample import MANIFEST, generate_sample
 
 TO_XY = Transformer.from_crs("EPSG:4326", "EPSG:3031", always_xy=True)
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from helpers import orbit
+from helpers.synthetic import orbit
 from helpers.tracks import is_ascending
 
 

@@ -15,18 +15,18 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import orbit, surface
 from helpers.bbox import BBox
 from helpers.config import PIG_BBOX, REPO_ROOT
 from helpers.projection import lonlat_to_xy
+from helpers.synthetic import orbit, surface
 
 
 def splash(path: Path) -> None:
     """Ground tracks crossing Pine Island Glacier over the planted thinning field."""
     import matplotlib.pyplot as plt
 
-    from helpers.sample import find_crossings
-    from helpers.synthetic_granule import BEAM_OFFSETS_M
+    from helpers.synthetic.granule import BEAM_OFFSETS_M
+    from helpers.synthetic.sample import find_crossings
 
     box = BBox(*PIG_BBOX)
     x0, x1, y0, y1 = -1700e3, -1470e3, -370e3, -195e3
@@ -126,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    parser = argparse.ArgumentParser(prog="python -m helpers.images", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m helpers.devtools.images", description=__doc__)
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "images", help="output folder")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)

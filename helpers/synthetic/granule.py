@@ -17,18 +17,19 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from helpers import __version__, orbit, surface
-from helpers.atl06_layout import (
+from helpers import __version__
+from helpers.bbox import BBox
+from helpers.fileio import atomic_path
+from helpers.gpstime import ATLAS_SDP_GPS_EPOCH, format_ccsds, gps_to_decimal_year
+from helpers.granules import BEAMS, GranuleName, spot_number, strong_beams
+from helpers.synthetic import orbit, surface
+from helpers.synthetic.layout import (
     FLOAT32_FILL,
     create_compact,
     create_orbit_dataset,
     set_attrs,
     write_segments,
 )
-from helpers.bbox import BBox
-from helpers.fileio import atomic_path
-from helpers.gpstime import ATLAS_SDP_GPS_EPOCH, format_ccsds, gps_to_decimal_year
-from helpers.granules import BEAMS, GranuleName, spot_number, strong_beams
 
 #: Along-track posting of ATL06 segments (m).
 SEGMENT_SPACING_M = 20.0

@@ -1,4 +1,4 @@
-"""Keep the notebooks clean: ``python -m helpers.nbtools strip notebooks/*.ipynb``.
+"""Keep the notebooks clean: ``python -m helpers.devtools.nbtools strip notebooks/*.ipynb``.
 
 Notebooks are stored without outputs, except the small text outputs of cells marked
 ``# NBVAL_CHECK_OUTPUT``, which the tests compare (nbval). ``--outputs-from DIR`` takes
@@ -69,7 +69,7 @@ def strip(path: Path, outputs_from: Path | None = None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
-    parser = argparse.ArgumentParser(prog="python -m helpers.nbtools", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m helpers.devtools.nbtools", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     cmd = sub.add_parser("strip", help="strip outputs, keeping those of checked cells")
     cmd.add_argument("notebooks", nargs="+", type=Path)

@@ -1,4 +1,4 @@
-"""Execute every tutorial notebook in order, headless: ``python -m helpers.tutorial``.
+"""Execute every tutorial notebook in order, headless: ``python -m helpers.devtools.tutorial``.
 
 Each notebook in ``notebooks/`` runs top to bottom in a fresh kernel; the executed copy
 (with its outputs) is written to the output folder. A failing notebook is reported and
@@ -50,7 +50,7 @@ def execute_notebook(path: Path, out_dir: Path, timeout_s: int = 900) -> float:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the exit status."""
     parser = argparse.ArgumentParser(
-        prog="python -m helpers.tutorial",
+        prog="python -m helpers.devtools.tutorial",
         description="Execute every tutorial notebook in order, headless, and save the results.",
     )
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "build" / "tutorial",

@@ -1,0 +1,61 @@
+"""Reduce ATL06 granules to simple per-beam files: ``python -m helpers.reduce``.
+
+For each granule, read once with h5py, and for each beam keep a segment if and only if
+``atl06_quality_summary == 0``, ``|h_li| < 10 km`` (this drops fill values) and it lies
+inside the bounding box. Add GPS time, UTC decimal year, polar stereographic x/y and an
+ascending flag; write one file per granule and beam, ``<granule stem>_<beam>.h5``, with
+flat 1-D datasets (or one Parquet file per granule with a ``beam`` column).
+
+Expected problems (a file that is not HDF5, another product, missing beams, nothing in
+the box) are reported in one line naming the file, and the other granules go on.
+Outputs are written under temporary names and renamed when complete; a small record in
+``OUTDIR/.reduced/`` marks a granule as finished, so re-runs skip it unless asked to
+overwrite, and a run killed half-way leaves nothing a re-run would take for finished.
+
+The package in five modules:
+
+- :mod:`helpers.reduce.variables` what an output holds (names, sources, dtypes)
+- :mod:`helpers.reduce.granule`   one granule: open, check, read, filter, derive
+- :mod:`helpers.reduce.outputs`   writing outputs atomically, and the "finished" records
+- :mod:`helpers.reduce.run`       many granules: inputs, joblib or Dask, the run summary
+- :mod:`helpers.reduce.cli`       the command line
+"""
+
+from helpers.reduce.cli import main
+from helpers.reduce.granule import (
+    GranuleError,
+    GranuleResult,
+    ReduceOptions,
+    read_beam,
+    reduce_beam,
+    reduce_granule,
+)
+from helpers.reduce.outputs import RECORDS, is_finished
+from helpers.reduce.run import RunSummary, find_inputs, reduce_granules
+from helpers.reduce.variables import (
+    COPIED_VARIABLES,
+    DERIVED_VARIABLES,
+    MAX_ABS_HEIGHT_M,
+    OUTPUT_DTYPES,
+    OUTPUT_VARIABLES,
+)
+
+__all__ = [
+    "COPIED_VARIABLES",
+    "DERIVED_VARIABLES",
+    "MAX_ABS_HEIGHT_M",
+    "OUTPUT_DTYPES",
+    "OUTPUT_VARIABLES",
+    "RECORDS",
+    "GranuleError",
+    "GranuleResult",
+    "ReduceOptions",
+    "RunSummary",
+    "find_inputs",
+    "is_finished",
+    "main",
+    "read_beam",
+    "reduce_beam",
+    "reduce_granule",
+    "reduce_granules",
+]

@@ -1,0 +1,95 @@
+"""The reducer's command line: ``python -m helpers.reduce`` (also installed as ``readatl06``)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from helpers.bbox import BBox
+from helpers.fileio import PARTIAL_SUFFIX
+from helpers.reduce.granule import ReduceOptions
+from helpers.reduce.run import reduce_granules
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.reduce",
+        description=(
+            "Reduce ATL06 granules: keep segments with atl06_quality_summary == 0, "
+            "|h_li| < 10 km and inside the bounding box; add GPS time (t_gps), UTC decimal "
+            "year (t_year), EPSG:3031 x/y and an ascending flag (is_asc); write one file per "
+            "granule and beam, <granule>_<beam>.h5 (or one Parquet file per granule). "
+            "Finished granules are skipped on re-runs; broken files are named and skipped."
+        ),
+        epilog="Example: python -m helpers.reduce data/ -o build/reduced "
+        "-b -102 -76 -98 -74.5 -n 2",
+    )
+    parser.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="FILES_OR_DIRS",
+        help="ATL06 granules, folders of them (*.h5) or glob patterns",
+    )
+    parser.add_argument("-o", "--outdir", required=True, type=Path, help="output folder")
+    parser.add_argument(
+        "-b",
+        "--bbox",
+        nargs=4,
+        type=float,
+        metavar=("W", "S", "E", "N"),
+        help="keep points inside this box (degrees); W > E crosses the "
+        "antimeridian. Default: keep everything",
+    )
+    parser.add_argument(
+        "-n",
+        "--jobs",
+        type=int,
+        default=1,
+        help="granules reduced in parallel on this machine (default 1)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("h5", "parquet"),
+        default="h5",
+        help="h5: one HDF5 file per granule and beam (default); parquet: one "
+        "Parquet file per granule with a beam column",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="redo granules that are already finished"
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on an existing dask.distributed cluster at ADDRESS "
+        "(e.g. tcp://127.0.0.1:8786) instead of local processes",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="allow writing into a folder that holds input granules"
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    return parser  # fmt: skip
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point; returns 0 when every granule succeeded, else 1 (2: usage)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        bbox = BBox.from_sequence(args.bbox) if args.bbox else None
+        options = ReduceOptions(bbox=bbox, fmt=args.format, overwrite=args.overwrite)
+        if args.jobs < 1:
+            raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
+        summary = reduce_granules(
+            args.inputs, args.outdir, options, n_jobs=args.jobs, scheduler=args.scheduler,
+            progress=not args.quiet, force_input_dir=args.force,
+        )  # fmt: skip
+    except ValueError as err:
+        parser.exit(2, f"{parser.prog}: error: {err}\n")
+    except KeyboardInterrupt:
+        parser.exit(130, f"interrupted: unfinished granules carry no record; re-run to finish "
+                         f"(temporary *{PARTIAL_SUFFIX} files are ignored)\n")  # fmt: skip
+    print(summary.report())
+    return 1 if summary.failed else 0
+
+

@@ -1,0 +1,334 @@
+"""The embedded sample: deterministic synthetic ATL06 granules over an area.
+
+Run ``python -m helpers.sample --out DIR`` to write the default sample (Pine Island
+Glacier, 2018-10-14 to 2020-04-01) into DIR; ``-h`` lists every option.
+
+How the sample is planned
+-------------------------
+1. Find every reference ground track (RGT) whose pass crosses the area, ascending or
+   descending, with the orbit model (:mod:`helpers.orbit`). The geometry repeats every
+   cycle, so this is done once.
+2. Keep a subset of those RGTs (the sample is *thinned*: ``--rgts``), alternating
+   descending and ascending passes, longest first; ``--all-rgts`` keeps them all.
+3. Take every cycle of each kept RGT whose granule starts within the dates, so that
+   repeat tracks remain for elevation change.
+4. Write one granule per pass: clipped to the area plus a margin, as an NSIDC spatial
+   subset would be, or whole (``--full``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+
+from helpers import __version__
+from helpers.bbox import BBox
+from helpers.config import PIG_BBOX, PIG_DATES
+from helpers.fileio import atomic_path, remove_partials
+from helpers.gpstime import ATLAS_SDP_GPS_EPOCH, utc_to_gps
+from helpers.granules import ASCENDING_REGIONS
+from helpers.synthetic import orbit
+from helpers.synthetic.granule import BEAM_OFFSETS_M, GranulePlan, GranuleSummary, write_granule
+
+#: First day of ICESat-2 science data (ATL06 cycle 1 data start on 2018-10-13).
+MISSION_START = date(2018, 10, 13)
+#: RGTs kept by default: enough for >= 2 million segments in < 200 MB.
+DEFAULT_RGTS = 10
+#: Name of the file that records a finished sample (written last).
+MANIFEST = "sample_manifest.json"
+
+
+class SampleError(ValueError):
+    """A request the generator cannot honour; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    """Everything that determines a sample; equal configs give identical files.
+
+    Attributes
+    ----------
+    bbox : tuple of float
+        Area ``[W, S, E, N]`` in degrees.
+    start, end : str
+        First and last day (ISO dates, inclusive) of granule start times.
+    seed : int
+        Seed of the noise.
+    rgts : int or None
+        How many of the crossing RGTs to keep; None keeps all (full density).
+    full : bool
+        Write whole granules instead of spatial subsets.
+    max_granules : int or None
+        Keep only the first N granules in time.
+    margin_km : float
+        Clipped granules reach this far beyond the area (km).
+    """
+
+    bbox: tuple[float, float, float, float] = PIG_BBOX
+    start: str = PIG_DATES[0]
+    end: str = PIG_DATES[1]
+    seed: int = 2018
+    rgts: int | None = DEFAULT_RGTS
+    full: bool = False
+    max_granules: int | None = None
+    margin_km: float = 5.0
+
+    def validate(self) -> BBox:
+        """Check every field; return the area. Raises SampleError with a one-line reason."""
+        try:
+            box = BBox.from_sequence(self.bbox)
+        except ValueError as err:
+            raise SampleError(str(err)) from err
+        try:
+            first, last = date.fromisoformat(self.start), date.fromisoformat(self.end)
+        except ValueError as err:
+            raise SampleError(f"dates must be YYYY-MM-DD: {err}") from err
+        today = datetime.now(UTC).date()
+        if first > last:
+            raise SampleError(f"start date {first} is after end date {last}")
+        if first < MISSION_START or last > today:
+            raise SampleError(
+                f"dates {first}..{last} are outside the ICESat-2 mission "
+                f"({MISSION_START} to today, {today})"
+            )
+        if self.rgts is not None and self.rgts < 1:
+            raise SampleError(f"--rgts must be at least 1, got {self.rgts}")
+        if self.max_granules is not None and self.max_granules < 1:
+            raise SampleError(f"--max-granules must be at least 1, got {self.max_granules}")
+        if not 0 <= self.margin_km <= 100:
+            raise SampleError(f"--margin-km must be within 0-100 km, got {self.margin_km}")
+        return box
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """One RGT's pass over the area (the same in every cycle)."""
+
+    rgt: int
+    region: int
+    x_start: float
+    x_end: float
+
+    @property
+    def ascending(self) -> bool:
+        """True for a northward pass."""
+        return self.region in ASCENDING_REGIONS
+
+    @property
+    def length_km(self) -> float:
+        """Along-track length over the area (km)."""
+        return (self.x_end - self.x_start) / 1e3
+
+
+def find_crossings(box: BBox, margin_km: float = 0.0, step_m: float = 500.0) -> list[Crossing]:
+    """Every RGT pass whose beams cross ``box`` grown by ``margin_km``.
+
+    Returns
+    -------
+    list of Crossing
+        Sorted by RGT, then along-track position; a pass that spans two granule
+        regions is split at the boundary, as real granules are.
+    """
+    # Latitude depends only on the along-track position; longitude is the node
+    # longitude plus a function of it. So one track, shifted per RGT, serves all.
+    beam_reach_km = max(abs(v) for v in BEAM_OFFSETS_M.values()) / 1e3 + 1.0
+    search = box.expanded(margin_km + beam_reach_km)
+    x = np.arange(0.0, 2 * np.pi * orbit.TRACK_RADIUS_M, step_m)
+    base = orbit.ground_track(1, 1, x)
+    band = (base.latitude >= search.south - 0.5) & (base.latitude <= search.north + 0.5)
+    x, lat = x[band], base.latitude[band]
+    rel_lon = base.longitude[band] - orbit.node_longitude(1)
+    bounds = [orbit.region_span(r) for r in range(1, 15)]
+    crossings = []
+    for rgt in range(1, orbit.N_RGT + 1):
+        lon = (rel_lon + orbit.node_longitude(rgt) + 180.0) % 360.0 - 180.0
+        inside = search.contains(lon, lat)
+        if not inside.any():
+            continue
+        # Runs of consecutive grid points inside the box.
+        idx = np.flatnonzero(inside)
+        breaks = np.flatnonzero(np.diff(idx) > 1)
+        for run in np.split(idx, breaks + 1):
+            x0, x1 = x[run[0]] - step_m, x[run[-1]] + step_m
+            for region, (u0, u1) in enumerate(bounds, start=1):
+                r0, r1 = u0 * orbit.TRACK_RADIUS_M, u1 * orbit.TRACK_RADIUS_M
+                lo, hi = max(x0, r0), min(x1, r1)
+                if hi > lo:
+                    crossings.append(Crossing(rgt, region, float(lo), float(hi)))
+    return crossings
+
+
+def select_crossings(crossings: list[Crossing], count: int | None) -> list[Crossing]:
+    """Thin the crossings to ``count`` RGTs: alternate descending/ascending, longest first."""
+    if count is None:
+        return crossings
+    by_rgt: dict[int, list[Crossing]] = {}
+    for c in crossings:
+        by_rgt.setdefault(c.rgt, []).append(c)
+
+    def rank(rgt: int) -> float:
+        return -sum(c.length_km for c in by_rgt[rgt])
+
+    desc = sorted((r for r, cs in by_rgt.items() if not cs[0].ascending), key=rank)
+    asc = sorted((r for r, cs in by_rgt.items() if cs[0].ascending), key=rank)
+    chosen: list[int] = []
+    while len(chosen) < count and (desc or asc):
+        for pool in (desc, asc):
+            if pool and len(chosen) < count:
+                chosen.append(pool.pop(0))
+    keep = set(chosen)
+    return [c for c in crossings if c.rgt in keep]
+
+
+def plan_sample(config: SampleConfig) -> list[GranulePlan]:
+    """The granules a config asks for, in time order (validates the config first)."""
+    box = config.validate()
+    crossings = select_crossings(find_crossings(box, config.margin_km), config.rgts)
+    t_first = utc_to_gps(config.start)[()] - ATLAS_SDP_GPS_EPOCH
+    t_last = utc_to_gps(config.end)[()] + 86400.0 - ATLAS_SDP_GPS_EPOCH
+    first_cycle = max(1, int((t_first - orbit.FIRST_NODE_DELTA_TIME) // orbit.CYCLE_S) + 1)
+    last_cycle = int((t_last - orbit.FIRST_NODE_DELTA_TIME) // orbit.CYCLE_S) + 1
+    clip = None if config.full else box.expanded(config.margin_km)
+    plans = []
+    for cycle in range(first_cycle, last_cycle + 1):
+        for c in crossings:
+            if config.full:
+                u0, u1 = orbit.region_span(c.region)
+                x0, x1 = u0 * orbit.TRACK_RADIUS_M, u1 * orbit.TRACK_RADIUS_M
+            else:
+                x0, x1 = c.x_start, c.x_end
+            plan = GranulePlan(c.rgt, cycle, c.region, x0, x1, clip=clip)
+            if t_first <= plan.granule_start < t_last:
+                plans.append(plan)
+    plans.sort(key=lambda p: p.granule_start)
+    # Merge passes split into several crossings of the same region (rare: an area
+    # crossed twice by one pass) into one granule.
+    merged: dict[tuple[int, int, int], GranulePlan] = {}
+    for p in plans:
+        key = (p.rgt, p.cycle, p.region)
+        if key in merged:
+            old = merged[key]
+            p = replace(old, x_start=min(old.x_start, p.x_start), x_end=max(old.x_end, p.x_end))
+        merged[key] = p
+    plans = sorted(merged.values(), key=lambda p: p.granule_start)
+    if config.max_granules is not None:
+        plans = plans[: config.max_granules]
+    # Real granules sometimes lack beams: the second granule lacks its third pair.
+    if len(plans) > 1:
+        plans[1] = replace(plans[1], missing_beams=("gt3l", "gt3r"))
+    return plans
+
+
+def _check_writable(folder: Path) -> None:
+    """Create ``folder`` if needed and prove we can write there, leaving nothing behind."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise SampleError(f"cannot write to output folder {folder}: {err.strerror}") from err
+
+
+def _manifest_matches(folder: Path, config: SampleConfig) -> bool:
+    path = folder / MANIFEST
+    if not path.is_file():
+        return False
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    wanted = json.loads(json.dumps(asdict(config)))  # tuples become lists, as in the file
+    if manifest.get("config") != wanted or manifest.get("version") != __version__:
+        return False
+    return all((folder / g["file"]).is_file() for g in manifest.get("granules", []))
+
+
+def _remove_previous_sample(folder: Path) -> None:
+    """Delete the granules an earlier (other) sample listed, then its manifest."""
+    path = folder / MANIFEST
+    try:
+        previous = json.loads(path.read_text()).get("granules", [])
+    except (OSError, ValueError):
+        previous = []
+    for entry in previous:
+        name = Path(str(entry.get("file", ""))).name  # never outside the folder
+        if name.startswith("ATL06_") and name.endswith(".h5"):
+            (folder / name).unlink(missing_ok=True)
+    path.unlink(missing_ok=True)
+
+
+def sample_files(folder: str | os.PathLike) -> list[Path]:
+    """The granules of the sample recorded in ``folder``'s manifest (empty if none)."""
+    folder = Path(folder)
+    try:
+        entries = json.loads((folder / MANIFEST).read_text()).get("granules", [])
+    except (OSError, ValueError):
+        return []
+    return sorted(folder / Path(e["file"]).name for e in entries)
+
+
+def generate_sample(
+    folder: str | os.PathLike,
+    config: SampleConfig | None = None,
+    n_jobs: int = 2,
+    force: bool = False,
+    progress: bool = True,
+) -> list[GranuleSummary]:
+    """Write the sample a config describes into ``folder``.
+
+    A manifest (``sample_manifest.json``) is written last; when one for the same config
+    is already there with all its files, nothing is regenerated unless ``force``.
+
+    Parameters
+    ----------
+    folder : path-like
+        Output folder (created if missing).
+    config : SampleConfig, optional
+        Defaults to the classic Pine Island Glacier sample.
+    n_jobs : int
+        Granules generated in parallel (processes).
+    force : bool
+        Regenerate even if the folder already holds this sample.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    list of GranuleSummary
+        One per granule written (empty when the sample was already complete).
+    """
+    config = config or SampleConfig()
+    plans = plan_sample(config)
+    folder = Path(folder)
+    if not force and _manifest_matches(folder, config):
+        return []  # complete already (the folder may even be a shared, read-only copy)
+    _check_writable(folder)
+    remove_partials(folder)
+    _remove_previous_sample(folder)
+    from joblib import Parallel, delayed
+    from tqdm.auto import tqdm
+
+    jobs = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+        delayed(write_granule)(plan, config.seed, folder) for plan in plans
+    )
+    summaries = list(
+        tqdm(
+            jobs, total=len(plans), desc="synthetic granules", unit="granule", disable=not progress
+        )
+    )
+    summaries.sort(key=lambda s: s.path.name)
+    manifest = {
+        "version": __version__,
+        "config": asdict(config),
+        "note": "Synthetic ATL06 granules made by helpers.sample; not NASA data.",
+        "granules": [{"file": s.path.name, "segments": s.segments} for s in summaries],
+    }
+    with atomic_path(folder / MANIFEST) as tmp:
+        tmp.write_text(json.dumps(manifest, indent=1))
+    return summaries
