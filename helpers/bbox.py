@@ -15,6 +15,17 @@ import numpy.typing as npt
 _KM_PER_DEGREE = 111.32
 
 
+def wrap_longitude(lon: npt.ArrayLike) -> np.ndarray:
+    """Longitudes (or any angle, degrees) wrapped into [-180, 180).
+
+    Examples
+    --------
+    >>> wrap_longitude([190.0, -181.0, 180.0]).tolist()
+    [-170.0, 179.0, -180.0]
+    """
+    return (np.asarray(lon, dtype=float) + 180.0) % 360.0 - 180.0
+
+
 @dataclass(frozen=True)
 class BBox:
     """A longitude/latitude box.
@@ -87,8 +98,8 @@ class BBox:
         dlat = margin_km / _KM_PER_DEGREE
         coslat = np.cos(np.radians(min(89.0, max(abs(self.south), abs(self.north)))))
         dlon = margin_km / (_KM_PER_DEGREE * coslat)
-        west = (self.west - dlon + 180.0) % 360.0 - 180.0
-        east = (self.east + dlon + 180.0) % 360.0 - 180.0
+        west = float(wrap_longitude(self.west - dlon))
+        east = float(wrap_longitude(self.east + dlon))
         if self.width_deg + 2 * dlon >= 360.0:
             west, east = -180.0, 180.0
         return BBox(west, max(-90.0, self.south - dlat), east, min(90.0, self.north + dlat))
