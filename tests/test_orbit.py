@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
-from helpers.granules import parse_granule_name
+from helpers.granules import REGION_LATITUDES, parse_granule_name
 from helpers.synthetic import orbit
 
 
@@ -41,6 +41,24 @@ def test_regions_tile_the_orbit():
     for (a0, a1), (b0, _) in itertools.pairwise(spans):
         assert a1 > a0
         assert b0 == pytest.approx(a1)
+
+
+def test_each_region_spans_its_latitudes_on_the_track():
+    # The model's region boundaries come from helpers.granules; flying the track through
+    # each region checks both their latitudes and the direction each is crossed in (a
+    # boundary taken on the wrong side of the pole would swallow the polar turn).
+    tolerance = 0.25  # degrees: boundaries are placed on the sphere, the track is geodetic
+    for region, (lat_start, lat_end) in REGION_LATITUDES.items():
+        u0, u1 = orbit.region_span(region)
+        track = orbit.ground_track(7, 2, np.linspace(u0, u1, 2001) * orbit.TRACK_RADIUS_M)
+        lat = track.latitude
+        assert lat[0] == pytest.approx(lat_start, abs=tolerance), region
+        assert lat[-1] == pytest.approx(lat_end, abs=tolerance), region
+        if lat_start == lat_end:  # a polar region: the whole turn lies poleward of its bound
+            assert (np.sign(lat_start) * (lat - lat_start) > -tolerance).all(), region
+        else:
+            assert lat.min() > min(lat_start, lat_end) - tolerance, region
+            assert lat.max() < max(lat_start, lat_end) + tolerance, region
 
 
 def test_track_reaches_88_south_and_the_cycle_is_91_nodal_days():

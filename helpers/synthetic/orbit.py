@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from helpers.granules import REGION_LATITUDES
+from helpers.bbox import wrap_longitude
+from helpers.granules import ASCENDING_REGIONS, REGION_LATITUDES
 
 #: Orbit inclination (degrees).
 INCLINATION_DEG = 92.0
@@ -72,8 +73,7 @@ def node_longitude(rgt: int) -> float:
 
     The same in every cycle: that is what an exact repeat means.
     """
-    lon = FIRST_NODE_LONGITUDE_DEG - (rgt - 1) * NODE_SHIFT_DEG
-    return (lon + 180.0) % 360.0 - 180.0
+    return float(wrap_longitude(FIRST_NODE_LONGITUDE_DEG - (rgt - 1) * NODE_SHIFT_DEG))
 
 
 def orbit_number(rgt: int, cycle: int) -> int:
@@ -106,13 +106,23 @@ def argument_of_latitude(latitude_deg: float, ascending: bool) -> float:
     return u % (2.0 * np.pi)
 
 
-# Region boundaries in orbit order: (latitude, crossed northward?). Region r lies between
-# boundary r-1 and boundary r.
-_REGION_BOUNDARIES: tuple[tuple[float, bool], ...] = (
-    (0.0, True), (27.0, True), (59.5, True), (80.0, True), (80.0, False), (59.5, False),
-    (27.0, False), (0.0, False), (-27.0, False), (-50.0, False), (-79.0, False),
-    (-79.0, True), (-50.0, True), (-27.0, True), (0.0, True),
-)  # fmt: skip
+def _region_boundaries() -> tuple[tuple[float, bool], ...]:
+    """Region boundaries in orbit order, as (latitude, crossed northward?).
+
+    Boundary 0 is the ascending node where region 1 starts; boundary ``r`` is where
+    region ``r`` ends, so region ``r`` lies between boundaries ``r - 1`` and ``r``. The
+    track crosses a boundary northward when a region on either side of it is flown
+    northward (the polar regions 4 and 11 are entered or left by an ascending one).
+    """
+    regions = sorted(REGION_LATITUDES)
+    boundaries = [(REGION_LATITUDES[regions[0]][0], regions[0] in ASCENDING_REGIONS)]
+    for region, following in zip(regions, regions[1:] + regions[:1], strict=True):
+        north = region in ASCENDING_REGIONS or following in ASCENDING_REGIONS
+        boundaries.append((REGION_LATITUDES[region][1], north))
+    return tuple(boundaries)
+
+
+_REGION_BOUNDARIES = _region_boundaries()
 
 
 def region_span(region: int) -> tuple[float, float]:
@@ -182,7 +192,7 @@ def ground_track(
     latitude = np.degrees(np.arctan(np.tan(geocentric) / (1.0 - WGS84_E2)))
     earth_turn = NODE_SHIFT_DEG * tau / NODAL_PERIOD_S
     longitude = node_longitude(rgt) + np.degrees(np.arctan2(py, px)) - earth_turn
-    longitude = (longitude + 180.0) % 360.0 - 180.0
+    longitude = wrap_longitude(longitude)
     # Heading on the sphere from the velocity direction dr/du projected on east/north.
     vx, vy, vz = -sin_u, cos_u * _COS_I, cos_u * _SIN_I
     lam = np.arctan2(py, px)
