@@ -59,11 +59,6 @@ def is_grounded(x: npt.ArrayLike, y: npt.ArrayLike) -> np.ndarray:
     return _geometry(x, y)[2] >= 0.0
 
 
-def is_open_water(x: npt.ArrayLike, y: npt.ArrayLike) -> np.ndarray:
-    """True beyond the ice-shelf front."""
-    return _geometry(x, y)[3]
-
-
 def static_surface(x: npt.ArrayLike, y: npt.ArrayLike) -> np.ndarray:
     """Surface height at ``REFERENCE_EPOCH`` (m above the WGS84 ellipsoid).
 
