@@ -6,8 +6,8 @@ Glacier, 2018-10-14 to 2020-04-01) into DIR; ``-h`` lists every option.
 How the sample is planned
 -------------------------
 1. Find every reference ground track (RGT) whose pass crosses the area, ascending or
-   descending, with the orbit model (:mod:`helpers.orbit`). The geometry repeats every
-   cycle, so this is done once.
+   descending, with the orbit model (:mod:`helpers.synthetic.orbit`). The geometry
+   repeats every cycle, so this is done once.
 2. Keep a subset of those RGTs (the sample is *thinned*: ``--rgts``), alternating
    descending and ascending passes, longest first; ``--all-rgts`` keeps them all.
 3. Take every cycle of each kept RGT whose granule starts within the dates, so that
@@ -27,13 +27,14 @@ from pathlib import Path
 import numpy as np
 
 from helpers import __version__
-from helpers.bbox import BBox
+from helpers.bbox import BBox, wrap_longitude
 from helpers.config import PIG_BBOX, PIG_DATES
 from helpers.fileio import atomic_path, remove_partials
 from helpers.gpstime import ATLAS_SDP_GPS_EPOCH, utc_to_gps
 from helpers.granules import ASCENDING_REGIONS
 from helpers.synthetic import orbit
-from helpers.synthetic.granule import BEAM_OFFSETS_M, GranulePlan, GranuleSummary, write_granule
+from helpers.synthetic.granule import BEAM_OFFSETS_M, GranulePlan, make_granule
+from helpers.synthetic.layout import write_granule
 
 #: First day of ICESat-2 science data (ATL06 cycle 1 data start on 2018-10-13).
 MISSION_START = date(2018, 10, 13)
@@ -45,6 +46,19 @@ MANIFEST = "sample_manifest.json"
 
 class SampleError(ValueError):
     """A request the generator cannot honour; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class GranuleSummary:
+    """What was written: where the file is, and its segments per beam."""
+
+    path: Path
+    segments: dict[str, int]
+
+    @property
+    def total_segments(self) -> int:
+        """Segments over all beams."""
+        return sum(self.segments.values())
 
 
 @dataclass(frozen=True)
@@ -146,7 +160,7 @@ def find_crossings(box: BBox, margin_km: float = 0.0, step_m: float = 500.0) -> 
     bounds = [orbit.region_span(r) for r in range(1, 15)]
     crossings = []
     for rgt in range(1, orbit.N_RGT + 1):
-        lon = (rel_lon + orbit.node_longitude(rgt) + 180.0) % 360.0 - 180.0
+        lon = wrap_longitude(rel_lon + orbit.node_longitude(rgt))
         inside = search.contains(lon, lat)
         if not inside.any():
             continue
@@ -222,6 +236,19 @@ def plan_sample(config: SampleConfig) -> list[GranulePlan]:
     if len(plans) > 1:
         plans[1] = replace(plans[1], missing_beams=("gt3l", "gt3r"))
     return plans
+
+
+def make_and_write_granule(plan: GranulePlan, seed: int, folder: Path) -> GranuleSummary:
+    """Generate one granule and write it atomically into ``folder`` (one parallel job).
+
+    Returns
+    -------
+    GranuleSummary
+        The file and its segment count per beam.
+    """
+    beams = make_granule(plan, seed)
+    path = write_granule(plan, beams, folder)
+    return GranuleSummary(path=path, segments={b: a["h_li"].size for b, a in beams.items()})
 
 
 def _check_writable(folder: Path) -> None:
@@ -315,7 +342,7 @@ def generate_sample(
     from tqdm.auto import tqdm
 
     jobs = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-        delayed(write_granule)(plan, config.seed, folder) for plan in plans
+        delayed(make_and_write_granule)(plan, config.seed, folder) for plan in plans
     )
     summaries = list(
         tqdm(
