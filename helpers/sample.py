@@ -30,6 +30,7 @@ __all__ = ["MANIFEST", "SampleConfig", "SampleError", "generate_sample", "main",
 
 
 def _parser() -> argparse.ArgumentParser:
+    """The command line's options, in the order ``-h`` lists them."""
     parser = argparse.ArgumentParser(
         prog="python -m helpers.sample",
         description=(
@@ -41,6 +42,14 @@ def _parser() -> argparse.ArgumentParser:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    _add_where_and_when(parser)
+    _add_density(parser)
+    _add_run_control(parser)
+    return parser
+
+
+def _add_where_and_when(parser: argparse.ArgumentParser) -> None:
+    """Output folder, area, dates and seed: what the sample holds."""
     parser.add_argument(
         "--out",
         type=Path,
@@ -59,6 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--start", default=PIG_DATES[0], help="first day (YYYY-MM-DD)")
     parser.add_argument("--end", default=PIG_DATES[1], help="last day (YYYY-MM-DD), inclusive")
     parser.add_argument("--seed", type=int, default=SampleConfig.seed, help="noise seed")
+
+
+def _add_density(parser: argparse.ArgumentParser) -> None:
+    """How many passes, how much of each granule and how far beyond the area."""
     density = parser.add_mutually_exclusive_group()
     density.add_argument(
         "--rgts",
@@ -83,6 +96,10 @@ def _parser() -> argparse.ArgumentParser:
         default=SampleConfig.margin_km,
         help="subsets reach this far beyond the area (km)",
     )
+
+
+def _add_run_control(parser: argparse.ArgumentParser) -> None:
+    """Parallel jobs, regeneration and progress display: how the run goes, not what it makes."""
     parser.add_argument(
         "--jobs",
         "-n",
@@ -96,11 +113,25 @@ def _parser() -> argparse.ArgumentParser:
         help="regenerate even if the folder already holds this sample",
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point; returns the exit status."""
+    """Command-line entry point: generate the sample the options describe.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name; None reads ``sys.argv``.
+
+    Returns
+    -------
+    int
+        Exit status: 0 when the sample is complete (written now or before).
+
+    Examples
+    --------
+    >>> main(["--out", "data", "--max-granules", "2", "-q"])  # doctest: +SKIP
+    """
     parser = _parser()
     args = parser.parse_args(argv)
     folder = args.out if args.out is not None else data_dir()
@@ -135,7 +166,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"to {folder} in {elapsed:.1f} s"
     )
     return 0
-
 
 
 if __name__ == "__main__":
