@@ -219,6 +219,8 @@ def beam_pairs(beams) -> np.ndarray:
     """
     import pandas as pd
 
+    if not isinstance(beams, pd.Series):
+        beams = pd.Series(np.asarray(beams, dtype=object))
     codes, names = pd.factorize(beams)  # each distinct name is looked up once
     if (codes < 0).any():
         raise ValueError("the beam column has missing values")
@@ -242,6 +244,8 @@ def track_bins(df, bin_m: float = DEFAULT_BIN_M) -> Iterator[TrackBin]:
     ------
     TrackBin
     """
+    if len(df) == 0:
+        return
     x, y = df["x"].to_numpy(), df["y"].to_numpy()
     keys = np.column_stack([df["rgt"].to_numpy(dtype=np.int64), beam_pairs(df["beam"])])
     tracks, which = np.unique(keys, axis=0, return_inverse=True)
