@@ -18,6 +18,16 @@ _KM_PER_DEGREE = 111.32
 def wrap_longitude(lon: npt.ArrayLike) -> np.ndarray:
     """Longitudes (or any angle, degrees) wrapped into [-180, 180).
 
+    Parameters
+    ----------
+    lon : array_like
+        Degrees, any range.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        Degrees in [-180, 180).
+
     Examples
     --------
     >>> wrap_longitude([190.0, -181.0, 180.0]).tolist()
@@ -34,6 +44,21 @@ class BBox:
     ----------
     west, south, east, north : float
         Edges in degrees; longitudes in [-180, 180], latitudes in [-90, 90].
+
+    Raises
+    ------
+    ValueError
+        For edges out of range, south not below north, or zero width.
+
+    Examples
+    --------
+    The Ross Ice Shelf crosses the antimeridian (W > E):
+
+    >>> ross = BBox(160.0, -86.0, -150.0, -77.0)
+    >>> ross.crosses_antimeridian, ross.width_deg
+    (True, 50.0)
+    >>> ross.contains([170.0, -170.0, 0.0], [-80.0, -80.0, -80.0]).tolist()
+    [True, True, False]
     """
 
     west: float
@@ -60,7 +85,13 @@ class BBox:
 
     @classmethod
     def from_sequence(cls, values: Sequence[float]) -> BBox:
-        """Build from ``[W, S, E, N]``; raises ValueError for anything else."""
+        """Build from ``[W, S, E, N]`` (degrees); raises ValueError for anything else.
+
+        Examples
+        --------
+        >>> BBox.from_sequence([-102, -76, -98, -74.5]).as_list()
+        [-102.0, -76.0, -98.0, -74.5]
+        """
         if len(values) != 4:
             raise ValueError(f"a bbox needs 4 numbers W S E N, got {len(values)}")
         return cls(*(float(v) for v in values))
@@ -81,6 +112,15 @@ class BBox:
         ----------
         lon, lat : array_like
             Degrees; longitudes in [-180, 180).
+
+        Returns
+        -------
+        numpy.ndarray of bool
+
+        Examples
+        --------
+        >>> BBox(-102, -76, -98, -74.5).contains([-100, -100, -97], [-75, -74, -75]).tolist()
+        [True, False, False]
         """
         lon = np.asarray(lon)
         lat = np.asarray(lat)
@@ -92,7 +132,19 @@ class BBox:
         return in_lat & in_lon
 
     def expanded(self, margin_km: float) -> BBox:
-        """The box grown by ``margin_km`` on every side (in longitude, at its widest latitude)."""
+        """The box grown by ``margin_km`` (km) on every side.
+
+        Latitudes move by ``margin_km / 111.32`` degrees; longitudes by as many kilometres
+        at the box's most poleward latitude (so at least the margin everywhere), wrapped
+        across the antimeridian; a box that would go all the way round spans -180 to 180.
+
+        Examples
+        --------
+        At 76°S a degree of longitude is 111.32 km x cos 76° = 26.9 km:
+
+        >>> [round(v, 3) for v in BBox(-102, -76, -98, -74.5).expanded(111.32).as_list()]
+        [-106.134, -77.0, -93.866, -73.5]
+        """
         if margin_km <= 0:
             return self
         dlat = margin_km / _KM_PER_DEGREE

@@ -9,10 +9,9 @@ from pathlib import Path
 DATA_DIR_ENV = "IS2_DATA_DIR"
 #: Environment variable that overrides where reduced outputs and maps go.
 OUTPUT_DIR_ENV = "IS2_OUTPUT_DIR"
-#: Environment variable that picks the notebooks' data source.
+#: Environment variable that picks the notebooks' data source: ``sample`` (the default,
+#: offline) or ``earthdata`` (real granules via icepyx, see :mod:`helpers.access`).
 DATA_SOURCE_ENV = "IS2_DATA_SOURCE"
-#: Data sources the notebooks know: the embedded sample, or real granules via icepyx.
-DATA_SOURCES = ("sample", "earthdata")
 
 #: Pine Island Glacier, as [W, S, E, N] in degrees: the list icepyx's ``spatial_extent`` takes.
 PIG_BBOX: tuple[float, float, float, float] = (-102.0, -76.0, -98.0, -74.5)
@@ -39,22 +38,12 @@ def data_dir() -> Path:
 def output_dir() -> Path:
     """Folder for what the tutorial makes (reduced outputs, maps): ``$IS2_OUTPUT_DIR``, else
     ``<repo>/build``. Kept apart from the data folder, which may be a shared, read-only copy.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder (not created here).
     """
     env = os.environ.get(OUTPUT_DIR_ENV)
     return Path(env).expanduser().resolve() if env else REPO_ROOT / "build"
 
-
-def data_source(default: str = "sample") -> str:
-    """The notebooks' data source: ``$IS2_DATA_SOURCE`` if set, else ``default``.
-
-    Raises
-    ------
-    ValueError
-        For anything but ``"sample"`` or ``"earthdata"``.
-    """
-    source = os.environ.get(DATA_SOURCE_ENV, default).strip().lower()
-    if source not in DATA_SOURCES:
-        raise ValueError(
-            f"{DATA_SOURCE_ENV}={source!r}: choose 'sample' (offline, default) or 'earthdata'"
-        )
-    return source

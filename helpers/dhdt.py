@@ -15,10 +15,14 @@ fit are dropped and the fit is repeated until nothing changes.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
+
+from helpers.granules import beam_pair
 
 #: Along-track length of a bin (m).
 DEFAULT_BIN_M = 250.0
@@ -67,6 +71,7 @@ _FAILED = TrendFit(np.nan, np.nan, np.nan, np.nan, np.nan, np.nan, 0, 0)
 
 
 def _robust_sigma(residuals: np.ndarray) -> float:
+    """1.4826 x the median absolute deviation: the standard deviation of normal residuals."""
     return float(1.4826 * np.median(np.abs(residuals - np.median(residuals))))
 
 
@@ -99,18 +104,42 @@ def fit_trend(
         NaN rate when fewer than 5 points remain or time does not vary.
     """
     x, y, t, h = (np.asarray(v, dtype=np.float64) for v in (x, y, t, h))
-    n = h.size
-    if n < 5 or np.ptp(t) == 0:
+    if h.size < 5 or np.ptp(t) == 0:
         return _FAILED
-    dx, dy, dt = x - x.mean(), y - y.mean(), t - t.mean()
-    design = np.column_stack([np.ones(n), dx, dy, dt])
-    # The cross-track spread of one beam pair is small: if x/y do not span a plane,
-    # fit along the direction they do span only (lstsq's minimum-norm solution).
-    keep = np.ones(n, dtype=bool)
-    coef = np.zeros(4)
+    design = np.column_stack([np.ones(h.size), x - x.mean(), y - y.mean(), t - t.mean()])
+    fitted = _fit_rejecting_outliers(design, h, n_sigma, max_iter)
+    if fitted is None:
+        return _FAILED
+    coef, keep = fitted
+    residuals = h[keep] - design[keep] @ coef
+    return TrendFit(
+        dhdt=float(coef[3]),
+        dhdt_sigma=_formal_sigma(design[keep], residuals, column=3),
+        h0=float(coef[0]),
+        slope_x=float(coef[1]),
+        slope_y=float(coef[2]),
+        residual_sigma=_robust_sigma(residuals),
+        n_used=int(keep.sum()),
+        n_rejected=int(h.size - keep.sum()),
+        kept=keep,
+    )
+
+
+def _fit_rejecting_outliers(
+    design: np.ndarray, h: np.ndarray, n_sigma: float, max_iter: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Least-squares coefficients and the kept points, refitting until no point changes side.
+
+    None when fewer than 5 points would remain. Residuals are judged against the robust
+    spread of the kept ones (never below :data:`MIN_SIGMA_M`), around their median.
+    """
+    keep = np.ones(h.size, dtype=bool)
+    coef = np.zeros(design.shape[1])
     for _ in range(max_iter):
         if keep.sum() < 5:
-            return _FAILED
+            return None
+        # The cross-track spread of one beam pair is small: if x/y do not span a plane,
+        # fit along the direction they do span only (lstsq's minimum-norm solution).
         coef, *_ = np.linalg.lstsq(design[keep], h[keep], rcond=1e-9)
         residuals = h - design @ coef
         sigma = max(_robust_sigma(residuals[keep]), MIN_SIGMA_M)
@@ -118,35 +147,115 @@ def fit_trend(
         if np.array_equal(new_keep, keep):
             break
         keep = new_keep
-    used = design[keep]
-    residuals = h[keep] - used @ coef
-    dof = max(keep.sum() - 4, 1)
+    return coef, keep
+
+
+def _formal_sigma(design: np.ndarray, residuals: np.ndarray, column: int) -> float:
+    """1-sigma uncertainty of one coefficient, from the residual scatter (same units)."""
+    dof = max(residuals.size - design.shape[1], 1)
     scatter = float(np.sqrt(np.sum(residuals**2) / dof))
     try:
-        cov = np.linalg.pinv(used.T @ used) * scatter**2
-        dhdt_sigma = float(np.sqrt(max(cov[3, 3], 0.0)))
+        cov = np.linalg.pinv(design.T @ design) * scatter**2
     except np.linalg.LinAlgError:
-        dhdt_sigma = np.nan
-    return TrendFit(
-        dhdt=float(coef[3]),
-        dhdt_sigma=dhdt_sigma,
-        h0=float(coef[0]),
-        slope_x=float(coef[1]),
-        slope_y=float(coef[2]),
-        residual_sigma=_robust_sigma(residuals),
-        n_used=int(keep.sum()),
-        n_rejected=int(n - keep.sum()),
-        kept=keep,
-    )
+        return np.nan
+    return float(np.sqrt(max(cov[column, column], 0.0)))
 
 
 def along_track_bins(x: np.ndarray, y: np.ndarray, bin_m: float) -> np.ndarray:
-    """Bin number of each point along the main direction of a set of (nearly straight) tracks."""
+    """Bin number of each point along the main direction of a set of (nearly straight) tracks.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Point positions (m, e.g. EPSG:3031).
+    bin_m : float
+        Bin length along track (m).
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        0 for the bin at one end of the tracks, counting along them.
+    """
     points = np.column_stack([x - x.mean(), y - y.mean()])
     # The first principal axis of the points is the track direction.
     _, _, vt = np.linalg.svd(points[:: max(1, len(points) // 5000)], full_matrices=False)
     along = points @ vt[0]
     return np.floor((along - along.min()) / bin_m).astype(np.int64)
+
+
+class TrackBin(NamedTuple):
+    """One along-track bin of one RGT and beam pair.
+
+    Attributes
+    ----------
+    rgt, pair, bin : int
+        Reference ground track, beam pair (1-3) and bin number along the track.
+    rows : numpy.ndarray of int
+        Positions of the bin's points in the frame (for ``.iloc`` or numpy), in its order.
+    """
+
+    rgt: int
+    pair: int
+    bin: int
+    rows: np.ndarray
+
+
+def beam_pairs(beams) -> np.ndarray:
+    """Pair number (1-3) of every beam name in a column, by :func:`helpers.granules.beam_pair`.
+
+    Parameters
+    ----------
+    beams : array_like of str, or a pandas Series (categorical is fine)
+        Ground track names such as ``"gt2l"``.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+
+    Raises
+    ------
+    ValueError
+        For a name that is not a ground track, or a missing one.
+    """
+    import pandas as pd
+
+    if not isinstance(beams, pd.Series):
+        beams = pd.Series(np.asarray(beams, dtype=object))
+    codes, names = pd.factorize(beams)  # each distinct name is looked up once
+    if (codes < 0).any():
+        raise ValueError("the beam column has missing values")
+    return np.array([beam_pair(str(b)) for b in names], dtype=np.int64)[codes]
+
+
+def track_bins(df, bin_m: float = DEFAULT_BIN_M) -> Iterator[TrackBin]:
+    """Every along-track bin of every RGT and beam pair of a frame of reduced points.
+
+    The two beams of a pair and all cycles of an RGT share the bins, so repeat passes are
+    binned together. Bins come by RGT, then pair, then along the track.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        With columns ``x``, ``y`` (m, EPSG:3031), ``beam`` and ``rgt``.
+    bin_m : float
+        Bin length along track (m).
+
+    Yields
+    ------
+    TrackBin
+    """
+    if len(df) == 0:
+        return
+    x, y = df["x"].to_numpy(), df["y"].to_numpy()
+    keys = np.column_stack([df["rgt"].to_numpy(dtype=np.int64), beam_pairs(df["beam"])])
+    tracks, which = np.unique(keys, axis=0, return_inverse=True)
+    which = which.reshape(-1)
+    by_track = np.split(np.argsort(which, kind="stable"), np.cumsum(np.bincount(which))[:-1])
+    for (rgt, pair), rows in zip(tracks, by_track, strict=True):
+        bins = along_track_bins(x[rows], y[rows], bin_m)
+        order = np.argsort(bins, kind="stable")
+        for idx in np.split(order, np.flatnonzero(np.diff(bins[order])) + 1):
+            yield TrackBin(int(rgt), int(pair), int(bins[idx[0]]), rows[idx])
 
 
 def estimate_dhdt(
@@ -161,54 +270,63 @@ def estimate_dhdt(
     Parameters
     ----------
     df : pandas.DataFrame (or dask, computed here)
-        Reduced points with columns ``x``, ``y``, ``t_year``, ``h_li``, ``beam``, ``rgt``
-        and ``cycle``.
+        Reduced points with columns ``x``, ``y`` (m), ``t_year`` (decimal years),
+        ``h_li`` (m), ``beam``, ``rgt`` and ``cycle``.
     bin_m : float
         Bin length along track (m).
-    min_points, min_cycles, min_span_years :
-        Bins with fewer kept points, distinct cycles or a shorter time span get no rate.
+    min_points, min_cycles, min_span_years : int, int, float
+        Bins with fewer kept points, distinct cycles or a shorter time span (years) get
+        no rate.
 
     Returns
     -------
     pandas.DataFrame
         One row per bin with a rate: ``rgt``, ``pair``, ``bin``, ``x``, ``y`` (bin centre,
-        m), ``t_mean``, ``dhdt``, ``dhdt_sigma``, ``n_used``, ``n_rejected``, ``n_cycles``.
+        m), ``t_mean`` (decimal year), ``dhdt``, ``dhdt_sigma`` (m/yr), ``n_used``,
+        ``n_rejected``, ``n_cycles``.
     """
     import pandas as pd
 
     if hasattr(df, "compute"):
         df = df.compute()
-    pair = df["beam"].astype(str).str[2].astype(int)
+    x, y, t = df["x"].to_numpy(), df["y"].to_numpy(), df["t_year"].to_numpy()
+    h, cycles = df["h_li"].to_numpy(dtype=np.float64), df["cycle"].to_numpy()
     rows = []
-    for (rgt, pair_no), track in df.groupby([df["rgt"], pair], sort=True, observed=True):
-        x, y = track["x"].to_numpy(), track["y"].to_numpy()
-        bins = along_track_bins(x, y, bin_m)
-        t, h = track["t_year"].to_numpy(), track["h_li"].to_numpy(dtype=np.float64)
-        cycles = track["cycle"].to_numpy()
-        order = np.argsort(bins, kind="stable")
-        edges = np.flatnonzero(np.diff(bins[order])) + 1
-        for idx in np.split(order, edges):
-            if idx.size < min_points:
-                continue
-            n_cycles = np.unique(cycles[idx]).size
-            if n_cycles < min_cycles or np.ptp(t[idx]) < min_span_years:
-                continue
-            fit = fit_trend(x[idx], y[idx], t[idx], h[idx])
-            if not np.isfinite(fit.dhdt) or fit.n_used < min_points:
-                continue
-            rows.append({
-                "rgt": int(rgt), "pair": int(pair_no), "bin": int(bins[idx[0]]),
-                "x": float(x[idx].mean()), "y": float(y[idx].mean()),
-                "t_mean": float(t[idx].mean()), "dhdt": fit.dhdt,
-                "dhdt_sigma": fit.dhdt_sigma, "n_used": fit.n_used,
-                "n_rejected": fit.n_rejected, "n_cycles": int(n_cycles),
-            })  # fmt: skip
+    for part in track_bins(df, bin_m):
+        idx = part.rows
+        if idx.size < min_points:
+            continue
+        n_cycles = np.unique(cycles[idx]).size
+        if n_cycles < min_cycles or np.ptp(t[idx]) < min_span_years:
+            continue
+        fit = fit_trend(x[idx], y[idx], t[idx], h[idx])
+        if not np.isfinite(fit.dhdt) or fit.n_used < min_points:
+            continue
+        rows.append({
+            "rgt": part.rgt, "pair": part.pair, "bin": part.bin,
+            "x": float(x[idx].mean()), "y": float(y[idx].mean()),
+            "t_mean": float(t[idx].mean()), "dhdt": fit.dhdt,
+            "dhdt_sigma": fit.dhdt_sigma, "n_used": fit.n_used,
+            "n_rejected": fit.n_rejected, "n_cycles": int(n_cycles),
+        })  # fmt: skip
     return pd.DataFrame(rows)
 
 
 def steepest_bin(df, center_xy: tuple[float, float], radius_m: float, bin_m: float = DEFAULT_BIN_M):
     """An illustrative bin: of all bins within ``radius_m`` of a point, the one on the
-    steepest surface (largest fitted slope) with at least ``MIN_POINTS`` kept points.
+    steepest surface (largest fitted slope) with at least :data:`MIN_POINTS` points from
+    :data:`MIN_CYCLES` cycles.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Reduced points, as for :func:`estimate_dhdt`.
+    center_xy : tuple of float
+        The point (x, y in m, EPSG:3031).
+    radius_m : float
+        Points further than this from it (m) are left out before binning.
+    bin_m : float
+        Bin length along track (m).
 
     Returns
     -------
@@ -218,15 +336,12 @@ def steepest_bin(df, center_xy: tuple[float, float], radius_m: float, bin_m: flo
     near = np.hypot(df["x"] - center_xy[0], df["y"] - center_xy[1]) < radius_m
     subset = df[near]
     best = None
-    pair = subset["beam"].astype(str).str[2]
-    for _, track in subset.groupby([subset["rgt"], pair], observed=True):
-        bins = along_track_bins(track["x"].to_numpy(), track["y"].to_numpy(), bin_m)
-        for b in np.unique(bins):
-            part = track[bins == b]
-            if len(part) < MIN_POINTS or part["cycle"].nunique() < MIN_CYCLES:
-                continue
-            fit = fit_trend(part["x"], part["y"], part["t_year"], part["h_li"])
-            steepness = np.hypot(fit.slope_x, fit.slope_y)
-            if np.isfinite(steepness) and (best is None or steepness > best[0]):
-                best = (steepness, part, fit)
+    for part in track_bins(subset, bin_m):
+        points = subset.iloc[part.rows]
+        if len(points) < MIN_POINTS or points["cycle"].nunique() < MIN_CYCLES:
+            continue
+        fit = fit_trend(points["x"], points["y"], points["t_year"], points["h_li"])
+        steepness = np.hypot(fit.slope_x, fit.slope_y)
+        if np.isfinite(steepness) and (best is None or steepness > best[0]):
+            best = (steepness, points, fit)
     return None if best is None else (best[1], best[2])

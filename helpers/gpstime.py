@@ -55,6 +55,13 @@ def gps_minus_utc(t_gps: npt.ArrayLike) -> np.ndarray:
     -------
     numpy.ndarray of int64
         GPS - UTC in seconds (18 from 2017-01-01 on).
+
+    Examples
+    --------
+    At the GPS epoch and at the ATLAS epoch (2018-01-01):
+
+    >>> gps_minus_utc([0.0, ATLAS_SDP_GPS_EPOCH]).tolist()
+    [0, 18]
     """
     return _leaps_so_far(t_gps)[1].astype(np.int64)
 
@@ -94,7 +101,15 @@ def gps_to_decimal_year(t_gps: npt.ArrayLike) -> np.ndarray:
     Returns
     -------
     numpy.ndarray of float64
-        Decimal year on the UTC scale (e.g. 2019.5 is about 2019-07-02T12:00Z).
+        Decimal year on the UTC scale.
+
+    Examples
+    --------
+    The ATLAS epoch, and noon on 2019-07-02 (182.5 of 2019's 365 days):
+
+    >>> noon = utc_to_gps("2019-07-02T12:00:00")[()]
+    >>> gps_to_decimal_year([ATLAS_SDP_GPS_EPOCH, noon]).tolist()
+    [2018.0, 2019.5]
     """
     t = np.asarray(t_gps, dtype=np.float64)
     if t.size > 1 and np.isfinite(t).all():
@@ -137,6 +152,23 @@ def gps_to_datetime64(t_gps: npt.ArrayLike) -> np.ndarray:
 
     A time inside a leap second is shown as 23:59:59.999999 of that day, since
     numpy's datetime64 has no 23:59:60.
+
+    Parameters
+    ----------
+    t_gps : array_like
+        GPS seconds since 1980-01-06T00:00:00Z.
+
+    Returns
+    -------
+    numpy.ndarray of datetime64[us]
+        UTC, to the microsecond.
+
+    Examples
+    --------
+    Half-way through the leap second that ended 2016 (UTC 23:59:60.5), and a second later:
+
+    >>> gps_to_datetime64([1167264017.5, 1167264018.0]).astype(str).tolist()
+    ['2016-12-31T23:59:59.999999', '2017-01-01T00:00:00.000000']
     """
     day_start, second, _ = _utc_day_and_second(t_gps)
     micro = np.minimum(np.round(second * 1e6), _SECONDS_PER_DAY * 1_000_000 - 1)
@@ -157,6 +189,11 @@ def utc_to_gps(utc: npt.ArrayLike) -> np.ndarray:
     -------
     numpy.ndarray of float64
         GPS seconds since 1980-01-06T00:00:00Z.
+
+    Examples
+    --------
+    >>> utc_to_gps(["2017-01-01", "2018-01-01"]).tolist()
+    [1167264018.0, 1198800018.0]
     """
     micro = np.asarray(utc, dtype="datetime64[us]").astype(np.int64)
     posix = micro / 1e6
@@ -164,13 +201,28 @@ def utc_to_gps(utc: npt.ArrayLike) -> np.ndarray:
     return posix - GPS_EPOCH_POSIX + leaps
 
 
-def delta_time_to_gps(delta_time: npt.ArrayLike, epoch: float = ATLAS_SDP_GPS_EPOCH) -> np.ndarray:
-    """GPS seconds from ATL06 ``delta_time`` (seconds since 2018-01-01, GPS scale)."""
-    return np.asarray(delta_time, dtype=np.float64) + epoch
-
-
 def format_ccsds(t_gps: float, digits: int = 6) -> str:
-    """UTC time of one GPS time as a CCSDS ASCII string, e.g. ``2019-01-01T00:00:00.000000Z``."""
+    """UTC time of one GPS time as a CCSDS ASCII string, as ATL06 writes them.
+
+    Parameters
+    ----------
+    t_gps : float
+        GPS seconds since 1980-01-06T00:00:00Z.
+    digits : int
+        Decimals of the seconds, 0 to 6 (truncated, not rounded).
+
+    Returns
+    -------
+    str
+        ``YYYY-MM-DDThh:mm:ss[.ffffff]Z``.
+
+    Examples
+    --------
+    >>> format_ccsds(ATLAS_SDP_GPS_EPOCH)
+    '2018-01-01T00:00:00.000000Z'
+    >>> format_ccsds(ATLAS_SDP_GPS_EPOCH + 1.25, digits=3)
+    '2018-01-01T00:00:01.250Z'
+    """
     stamp = gps_to_datetime64(np.asarray([t_gps]))[0]
     text = np.datetime_as_string(stamp, unit="us")
     if digits < 6:

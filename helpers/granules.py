@@ -56,6 +56,14 @@ class GranuleName:
         Three-digit processing release, e.g. ``"006"``.
     version : str
         Two-digit version of the file within the release, e.g. ``"01"``.
+
+    Examples
+    --------
+    >>> name = GranuleName("ATL06", datetime(2019, 1, 1), rgt=123, cycle=5, region=10)
+    >>> name.filename
+    'ATL06_20190101000000_01230510_006_01.h5'
+    >>> name.is_ascending_region  # region 10 is flown southward
+    False
     """
 
     product: str
@@ -101,6 +109,16 @@ def parse_granule_name(name: str | Path) -> GranuleName:
     ------
     ValueError
         If the name does not follow the convention; the message says which part is off.
+
+    Examples
+    --------
+    >>> name = parse_granule_name("data/ATL06_20230816161508_08782002_006_02.h5")
+    >>> name.rgt, name.cycle, name.region, name.release, name.version
+    (878, 20, 2, '006', '02')
+    >>> name.start.isoformat()
+    '2023-08-16T16:15:08'
+    >>> parse_granule_name("processed_ATL06_20181015100401_02560110_003_01.h5").stem
+    'ATL06_20181015100401_02560110_003_01'
     """
     base = Path(name).name
     match = _NAME.match(base)
@@ -131,7 +149,27 @@ def parse_granule_name(name: str | Path) -> GranuleName:
 
 
 def beam_pair(beam: str) -> int:
-    """Pair number (1, 2 or 3) of a ground track name such as ``"gt2l"``."""
+    """Pair number (1, 2 or 3) of a ground track name.
+
+    Parameters
+    ----------
+    beam : str
+        One of :data:`BEAMS`, e.g. ``"gt2l"``.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        For anything but a ground track name.
+
+    Examples
+    --------
+    >>> [beam_pair(b) for b in BEAMS]
+    [1, 1, 2, 2, 3, 3]
+    """
     if beam not in BEAMS:
         raise ValueError(f"{beam!r} is not an ATL06 ground track; expected one of {BEAMS}")
     return int(beam[2])
@@ -145,6 +183,22 @@ def strong_beams(sc_orient: int) -> tuple[str, ...]:
     sc_orient : int
         ``orbit_info/sc_orient``: 0 backward (left beams strong), 1 forward (right beams
         strong). 2 (transition) has no defined strong beams.
+
+    Returns
+    -------
+    tuple of str
+
+    Raises
+    ------
+    ValueError
+        For any other orientation.
+
+    Examples
+    --------
+    >>> strong_beams(0)
+    ('gt1l', 'gt2l', 'gt3l')
+    >>> strong_beams(1)
+    ('gt1r', 'gt2r', 'gt3r')
     """
     if sc_orient == 0:
         return ("gt1l", "gt2l", "gt3l")
@@ -154,7 +208,30 @@ def strong_beams(sc_orient: int) -> tuple[str, ...]:
 
 
 def spot_number(beam: str, sc_orient: int) -> int:
-    """ATLAS spot number (1-6) of a ground track: gt1l..gt3r are 1..6 backward, 6..1 forward."""
+    """ATLAS spot number (1-6) of a ground track: gt1l..gt3r are 1..6 backward, 6..1 forward.
+
+    Parameters
+    ----------
+    beam : str
+        One of :data:`BEAMS`.
+    sc_orient : int
+        ``orbit_info/sc_orient``: 0 (backward) or 1 (forward).
+
+    Returns
+    -------
+    int
+        As the beam group's ``atlas_spot_number`` attribute says.
+
+    Raises
+    ------
+    ValueError
+        For an unknown beam or another orientation.
+
+    Examples
+    --------
+    >>> [spot_number(b, 0) for b in BEAMS], [spot_number(b, 1) for b in BEAMS]
+    ([1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1])
+    """
     index = BEAMS.index(beam) if beam in BEAMS else beam_pair(beam)
     if sc_orient == 0:
         return index + 1

@@ -6,7 +6,10 @@ columns are read. So a map of 100 million points needs memory for a few partitio
 a time, not for all the points (the original tutorial read every file into memory
 first, then wrapped the arrays in dask: its "larger than memory" was not true).
 
-``beam``, ``rgt`` and ``cycle`` come from the file names
+The columns and their dtypes are those of :mod:`helpers.reduce.variables`, the one place
+that names the reducer's outputs; every file read is checked against them, so a file
+written with other dtypes stops the computation with its name instead of passing
+unnoticed. ``beam``, ``rgt`` and ``cycle`` come from the file names
 (``<granule stem>_<beam>.h5``, ``<granule stem>.parquet``), at no read cost.
 """
 
@@ -21,19 +24,18 @@ import numpy as np
 import pandas as pd
 
 from helpers.granules import BEAMS, parse_granule_name
+from helpers.reduce.variables import OUTPUT_DTYPES
 
 #: Columns read when none are asked for: enough to map heights and time.
 DEFAULT_COLUMNS: tuple[str, ...] = ("x", "y", "h_li", "t_year", "is_asc")
-#: Columns that come from file names, not file contents.
-NAME_COLUMNS: tuple[str, ...] = ("beam", "rgt", "cycle")
-#: dtypes of the reducer's output variables.
-COLUMN_DTYPES: dict[str, str] = {
-    "lat": "f8", "lon": "f8", "h_li": "f4", "s_li": "f4", "t_dt": "f8", "q_flag": "i1",
-    "s_fg": "i1", "snr": "f4", "h_rb": "f4", "dac": "f4", "f_sn": "i1", "dh_fit_dx": "f4",
-    "tide_earth": "f4", "tide_load": "f4", "tide_ocean": "f4", "tide_pole": "f4",
-    "x": "f8", "y": "f8", "t_gps": "f8", "t_year": "f8", "is_asc": "bool",
-}  # fmt: skip
 _BEAM_DTYPE = pd.CategoricalDtype(list(BEAMS))
+#: Columns that come from file names, not file contents, with their dtypes (those of
+#: ATL06's ``orbit_info/rgt`` and ``cycle_number``; beams as a category).
+NAME_COLUMN_DTYPES: dict[str, object] = {"beam": _BEAM_DTYPE, "rgt": "i2", "cycle": "i1"}
+NAME_COLUMNS: tuple[str, ...] = tuple(NAME_COLUMN_DTYPES)
+#: Every column the loader gives, with its dtype: the reducer's outputs (as
+#: :mod:`helpers.reduce.variables` defines them), then the name columns.
+COLUMN_DTYPES: dict[str, object] = {**OUTPUT_DTYPES, **NAME_COLUMN_DTYPES}
 
 
 def find_reduced(source: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
@@ -41,6 +43,17 @@ def find_reduced(source: str | os.PathLike | Iterable[str | os.PathLike]) -> lis
 
     Only names that follow the output convention are taken, so a folder that also holds
     raw granules or temporary files is fine.
+
+    Parameters
+    ----------
+    source : path-like, glob, or iterable of them
+        Folders (searched recursively for ``*_gtXY.h5`` and ``*.parquet``), files or
+        glob patterns.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Sorted, without hidden (``.``-prefixed) files.
     """
     items = [source] if isinstance(source, (str, os.PathLike)) else list(source)
     found: set[Path] = set()
@@ -69,57 +82,95 @@ def _name_parts(path: Path) -> tuple[str | None, int, int]:
 
 
 def _meta(columns: Sequence[str]) -> pd.DataFrame:
-    data = {}
-    for c in columns:
-        if c == "beam":
-            data[c] = pd.Series([], dtype=_BEAM_DTYPE)
-        elif c == "rgt":
-            data[c] = pd.Series([], dtype="i2")
-        elif c == "cycle":
-            data[c] = pd.Series([], dtype="i1")
-        else:
-            data[c] = pd.Series([], dtype=COLUMN_DTYPES[c])
-    return pd.DataFrame(data)
+    """An empty frame with the asked columns and their dtypes (dask's ``meta``)."""
+    return pd.DataFrame({c: pd.Series([], dtype=COLUMN_DTYPES[c]) for c in columns})
+
+
+def check_dtypes(data: dict[str, np.ndarray], path: Path) -> None:
+    """Raise if a stored column's dtype is not the one :mod:`helpers.reduce.variables` names.
+
+    Parameters
+    ----------
+    data : dict of numpy.ndarray
+        Columns as read from the file; name columns (``beam``) are not checked.
+    path : pathlib.Path
+        The file they came from, for the message.
+
+    Raises
+    ------
+    ValueError
+        Naming the file, the column, its dtype and the expected one.
+    """
+    for column, values in data.items():
+        expected = np.dtype(OUTPUT_DTYPES[column]) if column in OUTPUT_DTYPES else None
+        if expected is not None and values.dtype != expected:
+            raise ValueError(
+                f"{path.name}: column {column} is {values.dtype}, expected {expected} "
+                "(helpers.reduce.variables); reduce the granule again with this version"
+            )
 
 
 def read_file(path: str | os.PathLike, columns: Sequence[str]) -> pd.DataFrame:
     """Read the asked columns of one reduced file (HDF5 or Parquet) into pandas.
 
+    Parameters
+    ----------
+    path : path-like
+        A reduced output, ``<granule>_<beam>.h5`` or ``<granule>.parquet``.
+    columns : sequence of str
+        Output variables and/or name columns (``beam``, ``rgt``, ``cycle``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns in the asked order, with the dtypes of :data:`COLUMN_DTYPES`.
+
     Raises
     ------
     KeyError
         If the file lacks a column; the message names the file and the column.
+    ValueError
+        If a column's dtype differs from :mod:`helpers.reduce.variables` (see
+        :func:`check_dtypes`).
     """
     path = Path(path)
     beam, rgt, cycle = _name_parts(path)
     stored = [c for c in columns if c not in NAME_COLUMNS or (c == "beam" and beam is None)]
-    if path.suffix == ".h5":
-        import h5py
-
-        with h5py.File(path, "r") as f:
-            missing = [c for c in stored if c not in f]
-            if missing:
-                raise KeyError(f"{path.name} has no column {', '.join(missing)}")
-            data = {c: f[c][()] for c in stored}
-    else:
-        import pyarrow.parquet as pq
-
-        have = set(pq.read_schema(path).names)
-        missing = [c for c in stored if c not in have]
-        if missing:
-            raise KeyError(f"{path.name} has no column {', '.join(missing)}")
-        table = pq.read_table(path, columns=stored)
-        data = {c: table.column(c).to_numpy() for c in stored}
+    data = _read_h5(path, stored) if path.suffix == ".h5" else _read_parquet(path, stored)
+    check_dtypes(data, path)
     n = len(next(iter(data.values()))) if data else 0
     if "beam" in columns:
         data["beam"] = pd.Categorical(
             data["beam"] if beam is None else np.full(n, beam), dtype=_BEAM_DTYPE
         )
     if "rgt" in columns:
-        data["rgt"] = np.full(n, rgt, dtype="i2")
+        data["rgt"] = np.full(n, rgt, dtype=NAME_COLUMN_DTYPES["rgt"])
     if "cycle" in columns:
-        data["cycle"] = np.full(n, cycle, dtype="i1")
+        data["cycle"] = np.full(n, cycle, dtype=NAME_COLUMN_DTYPES["cycle"])
     return pd.DataFrame({c: data[c] for c in columns})
+
+
+def _read_h5(path: Path, columns: Sequence[str]) -> dict[str, np.ndarray]:
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        _require(path, columns, f)
+        return {c: f[c][()] for c in columns}
+
+
+def _read_parquet(path: Path, columns: Sequence[str]) -> dict[str, np.ndarray]:
+    import pyarrow.parquet as pq
+
+    _require(path, columns, set(pq.read_schema(path).names))
+    table = pq.read_table(path, columns=list(columns))
+    return {c: table.column(c).to_numpy() for c in columns}
+
+
+def _require(path: Path, columns: Sequence[str], have) -> None:
+    """KeyError naming the file if ``have`` (a container of names) lacks a column."""
+    missing = [c for c in columns if c not in have]
+    if missing:
+        raise KeyError(f"{path.name} has no column {', '.join(missing)}")
 
 
 def _read_group(paths: Sequence[str], columns: Sequence[str]) -> pd.DataFrame:
@@ -171,16 +222,18 @@ def open_reduced(
     FileNotFoundError
         If no reduced file is found.
     ValueError
-        If a column name is unknown.
+        If a column name is unknown; when computed, if a file's column has another dtype
+        than :mod:`helpers.reduce.variables` names (the message names the file).
+    KeyError
+        When computed, if a file lacks an asked column (the message names the file).
     """
     import dask.dataframe as dd
 
     columns = list(columns or DEFAULT_COLUMNS)
-    unknown = [c for c in columns if c not in COLUMN_DTYPES and c not in NAME_COLUMNS]
+    unknown = [c for c in columns if c not in COLUMN_DTYPES]
     if unknown:
         raise ValueError(
-            f"unknown column(s) {', '.join(unknown)}; choose from "
-            f"{', '.join([*COLUMN_DTYPES, *NAME_COLUMNS])}"
+            f"unknown column(s) {', '.join(unknown)}; choose from {', '.join(COLUMN_DTYPES)}"
         )
     files = find_reduced(source)
     if not files:
@@ -191,6 +244,8 @@ def open_reduced(
         groups,
         columns=columns,
         meta=_meta(columns),
+        # dask's own check compares column names only; read_file checks every file's dtypes
+        # against helpers.reduce.variables and names the file that differs.
         enforce_metadata=False,
         label="read-reduced",
     )
@@ -201,6 +256,18 @@ def read_eagerly(files: Sequence[str | os.PathLike], columns: Sequence[str]):
 
     Every file is read into numpy first (all of it in memory), then each array is
     wrapped with ``dd.from_array`` and the pieces concatenated.
+
+    Parameters
+    ----------
+    files : sequence of path-like
+        Reduced outputs.
+    columns : sequence of str
+        Numeric columns to read (all become float64).
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        Backed by arrays already in memory.
     """
     import dask.array as da
     import dask.dataframe as dd

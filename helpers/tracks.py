@@ -34,6 +34,15 @@ def is_ascending(
     Returns
     -------
     numpy.ndarray of bool
+
+    Examples
+    --------
+    A pass over its southernmost point: south-bound, then north-bound from the turn on.
+
+    >>> is_ascending([-80.0, -85.0, -87.0, -85.0, -80.0], [0, 1, 2, 3, 4]).tolist()
+    [False, False, True, True, True]
+    >>> is_ascending([-70.0], [0.0], fallback=True).tolist()  # one point: no direction
+    [True]
     """
     lat = np.asarray(latitude, dtype=np.float64)
     t = np.asarray(delta_time, dtype=np.float64)

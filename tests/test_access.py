@@ -94,3 +94,18 @@ def test_downloaded_granules_are_reused_without_a_new_search(
     assert access.find_granules("earthdata", folder=folder) == [
         folder / f"processed_{granule.name}"
     ]
+
+
+def test_downloaded_granules_come_from_one_folder_and_one_pattern(tmp_path, monkeypatch):
+    monkeypatch.setenv("IS2_DATA_DIR", str(tmp_path))
+    assert access.earthdata_folder() == tmp_path / "earthdata"
+    assert access.downloaded_granules() == []  # no folder yet: nothing, and no error
+    folder = tmp_path / "earthdata"
+    folder.mkdir()
+    names = ["ATL06_20190101000000_01230510_006_01.h5",
+             "processed_ATL06_20181015100401_02560110_003_01.h5",
+             "ATL03_20190101000000_01230510_006_01.h5", "order.json"]  # fmt: skip
+    for name in names:
+        (folder / name).write_bytes(b"")
+    assert access.downloaded_granules() == sorted(folder / n for n in names[:2])
+    assert access.downloaded_granules(folder) == access.downloaded_granules()

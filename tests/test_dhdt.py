@@ -6,7 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.dhdt import along_track_bins, estimate_dhdt, fit_trend
+from helpers.dhdt import (
+    along_track_bins,
+    beam_pairs,
+    estimate_dhdt,
+    fit_trend,
+    steepest_bin,
+    track_bins,
+)
 
 
 def planted_patch(rng, n=150, dhdt=-2.5, slope=(0.01, -0.004), noise=0.08, outliers=0):
@@ -85,3 +92,52 @@ def test_sparse_bins_get_no_rate():
     df = pd.DataFrame({"x": np.arange(10.0), "y": np.zeros(10), "t_year": t,
                        "h_li": np.ones(10), "beam": "gt1l", "rgt": 1, "cycle": 1})  # fmt: skip
     assert estimate_dhdt(df).empty
+
+
+def repeat_tracks(rng, slopes: dict[int, float], cycles=range(3, 9)):
+    """Points of pair 2 (both beams) along straight tracks, one per RGT, each on a plane
+    rising at its own slope (m/m) along x; heights fall at 1 m/yr."""
+    rows = []
+    for rgt, slope in slopes.items():
+        s = np.arange(0, 2000, 20.0)
+        for cycle in cycles:
+            for beam, offset in (("gt2l", 45.0), ("gt2r", -45.0)):
+                x = -1.6e6 + s
+                y = -3e5 + 1000.0 * rgt + offset + rng.normal(0, 10, s.size)
+                t = np.full(s.size, 2019.0 + 0.25 * cycle)
+                h = 100 + slope * (x + 1.6e6) - (t - 2020) + rng.normal(0, 0.05, s.size)
+                rows.append(pd.DataFrame({"x": x, "y": y, "t_year": t, "h_li": h,
+                                          "beam": beam, "rgt": rgt, "cycle": cycle}))  # fmt: skip
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_track_bins_share_bins_between_the_beams_and_cycles_of_a_pair():
+    df = repeat_tracks(np.random.default_rng(5), {7: 0.01, 9: 0.02})
+    df["beam"] = df["beam"].astype("category")
+    parts = list(track_bins(df, bin_m=500.0))
+    assert [(p.rgt, p.pair) for p in parts] == [(7, 2)] * 4 + [(9, 2)] * 4
+    assert [p.bin for p in parts] == [0, 1, 2, 3] * 2
+    rows = np.concatenate([p.rows for p in parts])
+    assert np.array_equal(np.sort(rows), np.arange(len(df)))  # every point in one bin
+    for p in parts:
+        assert set(df["beam"].iloc[p.rows]) == {"gt2l", "gt2r"}
+        assert df["cycle"].iloc[p.rows].nunique() == 6
+        assert np.all(np.diff(p.rows) > 0)  # in the frame's order
+
+
+def test_beam_pairs_follow_the_ground_track_names():
+    names = pd.Series(["gt3r", "gt1l", "gt2r", "gt1r"], dtype="category")
+    assert beam_pairs(names).tolist() == [3, 1, 2, 1]
+    with pytest.raises(ValueError, match="not an ATL06 ground track"):
+        beam_pairs(["gt2l", "gt4l"])
+    with pytest.raises(ValueError, match="missing"):
+        beam_pairs(pd.Series(["gt2l", None]))
+
+
+def test_steepest_bin_is_on_the_steeper_track():
+    df = repeat_tracks(np.random.default_rng(6), {7: 0.01, 9: 0.03})
+    points, fit = steepest_bin(df, (-1.6e6 + 1000.0, -3e5 + 8000.0), radius_m=5e3, bin_m=500.0)
+    assert set(points["rgt"]) == {9}
+    assert fit.slope_x == pytest.approx(0.03, abs=1e-3)
+    assert fit.dhdt == pytest.approx(-1.0, abs=0.02)
+    assert steepest_bin(df, (0.0, 0.0), radius_m=1e3) is None  # nothing near
