@@ -10,7 +10,8 @@ Pure utilities (numpy in, numpy out; they import nothing above them):
 - :mod:`helpers.tracks`     ascending/descending, point by point
 - :mod:`helpers.fileio`     atomic writes
 
-The reducer and the loader (they import only the utilities):
+The reducer and the loader (they import only the utilities; the loader takes its schema
+from :mod:`helpers.reduce.variables`):
 
 - :mod:`helpers.reduce`     the reducer (``python -m helpers.reduce``, ``readatl06``): one
   granule in :mod:`~helpers.reduce.granule`, many in :mod:`~helpers.reduce.run`
