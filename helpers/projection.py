@@ -1,7 +1,11 @@
-"""Longitude/latitude to polar stereographic coordinates (EPSG:3031 for Antarctica).
+"""Longitude/latitude to polar stereographic coordinates, per hemisphere.
 
-EPSG:3031 is true to scale at 71°S, centred on the South Pole, with the 0° meridian
-pointing up (+y) and 90°E to the right (+x).
+Southern points go to EPSG:3031 (WGS 84 / Antarctic Polar Stereographic: true to scale at
+71°S, centred on the South Pole, the 0° meridian pointing up, +y, and 90°E to the right,
++x); northern points to EPSG:3413 (WGS 84 / NSIDC Sea Ice Polar Stereographic North, the
+Greenland standard: true to scale at 70°N, 45°W pointing down, -y). Projecting northern
+points to EPSG:3031 gives finite but meaningless numbers (tens of thousands of km), so
+the code is chosen from the data (:func:`epsg_for_latitudes`) unless one is forced.
 """
 
 from __future__ import annotations
@@ -11,8 +15,10 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-#: EPSG code of the output coordinates: WGS 84 / Antarctic Polar Stereographic (true at 71 S).
+#: WGS 84 / Antarctic Polar Stereographic (true at 71°S).
 EPSG_SOUTH = 3031
+#: WGS 84 / NSIDC Sea Ice Polar Stereographic North (true at 70°N).
+EPSG_NORTH = 3413
 
 
 def transformer(epsg: int = EPSG_SOUTH):
@@ -49,6 +55,83 @@ def _cached_transformer(epsg: int):
     return Transformer.from_crs("EPSG:4326", f"EPSG:{epsg}", always_xy=True)
 
 
+def check_epsg(epsg: int) -> int:
+    """The code as an int, if pyproj knows it as a projected coordinate system.
+
+    Parameters
+    ----------
+    epsg : int
+        E.g. 3031, 3413, or a UTM zone such as 32610.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        For a code pyproj does not know, or one that is not projected (e.g. 4326).
+
+    Examples
+    --------
+    >>> check_epsg("3413")
+    3413
+    """
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        code = int(epsg)
+        crs = CRS.from_epsg(code)
+    except (CRSError, ValueError, TypeError):
+        raise ValueError(f"EPSG:{epsg} is not a coordinate system pyproj knows") from None
+    if not crs.is_projected:
+        raise ValueError(f"EPSG:{code} ({crs.name}) is not projected: x/y must be in metres")
+    return code
+
+
+def epsg_for_latitudes(latitudes: npt.ArrayLike) -> tuple[int, str]:
+    """The polar stereographic code for points of one granule, and a note if it straddles.
+
+    The hemisphere is that of the point farthest from the equator: a granule wholly
+    south of it gets EPSG:3031, one wholly north EPSG:3413. One that straddles the
+    equator (granule regions 1, 7, 8 and 14 end there) is projected whole to the
+    hemisphere of its most poleward point, and the note says so.
+
+    Parameters
+    ----------
+    latitudes : array_like
+        Degrees; the extremes are enough (e.g. each beam's first and last segment).
+
+    Returns
+    -------
+    (int, str)
+        The EPSG code, and a one-line note (empty unless the points straddle the equator).
+
+    Examples
+    --------
+    >>> epsg_for_latitudes([-75.2, -79.0])
+    (3031, '')
+    >>> epsg_for_latitudes([58.6, 57.5])[0]
+    3413
+    >>> epsg, note = epsg_for_latitudes([-0.2, 26.9])
+    >>> epsg, note.split(":")[0]
+    (3413, 'points straddle the equator (-0.2 to 26.9 degrees)')
+    """
+    lat = np.asarray(latitudes, dtype=np.float64).ravel()
+    lat = lat[np.isfinite(lat) & (np.abs(lat) <= 90)]
+    if lat.size == 0:
+        return EPSG_SOUTH, ""
+    poleward = lat[np.argmax(np.abs(lat))]
+    epsg = EPSG_NORTH if poleward > 0 else EPSG_SOUTH
+    if lat.min() < 0 < lat.max():
+        return epsg, (
+            f"points straddle the equator ({lat.min():.1f} to {lat.max():.1f} degrees): all "
+            f"projected to EPSG:{epsg}, the hemisphere of the most poleward point"
+        )
+    return epsg, ""
+
+
 def lonlat_to_xy(
     lon: npt.ArrayLike, lat: npt.ArrayLike, epsg: int = EPSG_SOUTH
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -59,7 +142,8 @@ def lonlat_to_xy(
     lon, lat : array_like
         Degrees (WGS 84).
     epsg : int
-        Target coordinates; default EPSG:3031 (never use it for northern points).
+        Target coordinates; default EPSG:3031 (never use it for northern points: see
+        :func:`epsg_for_latitudes`).
 
     Returns
     -------
@@ -74,6 +158,12 @@ def lonlat_to_xy(
     >>> x, y = lonlat_to_xy([-100.0, 0.0], [-75.0, -71.0])
     >>> x.round(1).tolist(), y.round(1).tolist()
     ([-1613886.4, 0.0], [-284571.7, 2082760.1])
+
+    In Greenland, 45°W points straight down in EPSG:3413 (x = 0, y < 0):
+
+    >>> x, y = lonlat_to_xy([-45.0], [70.0], epsg=EPSG_NORTH)
+    >>> abs(x.round(1)).tolist(), bool(y[0] < 0)
+    ([0.0], True)
     """
     x, y = transformer(epsg).transform(np.asarray(lon, float), np.asarray(lat, float))
     return np.asarray(x), np.asarray(y)

@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: conda entries that have no counterpart in pyproject's dependency lists.
 CONDA_ONLY = {"python", "pip"}
+#: Packages whose conda-forge name differs from their PyPI name (conda name -> PyPI name).
+CONDA_NAMES = {"python-isal": "isal"}
 
 #: Makefile targets the README and the CI rely on.
 MAKE_TARGETS = ("venv", "sample", "tutorial", "lab", "test", "bench", "clean")
@@ -82,6 +84,7 @@ def conda_deps(environment: dict) -> dict[str, str | None]:
         if isinstance(entry, dict):  # the pip: sub-list
             continue
         name, lower = parse_spec(str(entry))
+        name = CONDA_NAMES.get(name, name)
         assert name not in deps, f"{name} is listed twice in environment.yml"
         deps[name] = lower
     return deps

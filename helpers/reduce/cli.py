@@ -18,7 +18,8 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Reduce ATL06 granules: keep segments with atl06_quality_summary == 0, "
             "|h_li| < 10 km and inside the bounding box; add GPS time (t_gps), UTC decimal "
-            "year (t_year), EPSG:3031 x/y and an ascending flag (is_asc); write one file per "
+            "year (t_year), polar stereographic x/y (EPSG:3031 south, 3413 north) and an "
+            "ascending flag (is_asc); write one file per "
             "granule and beam, <granule>_<beam>.h5 (or one Parquet file per granule). "
             "Finished granules are skipped on re-runs; broken files are named and skipped."
         ),
@@ -56,6 +57,14 @@ def _parser() -> argparse.ArgumentParser:
         "Parquet file per granule with a beam column",
     )
     parser.add_argument(
+        "--epsg",
+        type=int,
+        metavar="CODE",
+        help="project x/y to this EPSG code for every granule. Default: per granule, "
+        "3031 (Antarctic polar stereographic) south of the equator, 3413 (NSIDC north polar "
+        "stereographic) north of it",
+    )
+    parser.add_argument(
         "--overwrite", action="store_true", help="redo granules that are already finished"
     )
     parser.add_argument(
@@ -77,7 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         bbox = BBox.from_sequence(args.bbox) if args.bbox else None
-        options = ReduceOptions(bbox=bbox, fmt=args.format, overwrite=args.overwrite)
+        options = ReduceOptions(
+            bbox=bbox, fmt=args.format, overwrite=args.overwrite, epsg=args.epsg
+        )
         if args.jobs < 1:
             raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
         summary = reduce_granules(

@@ -4,7 +4,16 @@ For each beam, keep a segment if and only if ``atl06_quality_summary == 0``,
 ``|h_li| < 10 km`` (this drops fill values) and it lies inside the bounding box; add GPS
 time, UTC decimal year, polar stereographic x/y and an ascending flag. The file is
 opened once; expected problems (a file that is not HDF5, another product, missing
-beams, nothing in the box) become a one-line reason in the :class:`GranuleResult`.
+beams, core variables missing, malformed datasets, nothing in the box) become a one-line
+reason in the :class:`GranuleResult`.
+
+Granules come as users hold them: optional variables that a (variable-subsetted) granule
+lacks are written as NaN (int8 flags: 127, see :mod:`helpers.reduce.variables`), and
+``orbit_info`` values it lacks come from its file name. x/y are in EPSG:3031 for southern
+granules and EPSG:3413 for northern ones (:func:`helpers.projection.epsg_for_latitudes`)
+unless :attr:`ReduceOptions.epsg` forces a code. With a box, only the index ranges that
+can hold points inside it are read (:mod:`helpers.reduce.reading`); the outputs are the
+same as those of a whole read, value for value.
 """
 
 from __future__ import annotations
@@ -12,6 +21,8 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,11 +31,18 @@ import numpy as np
 
 from helpers import __version__
 from helpers.bbox import BBox
-from helpers.gpstime import gps_to_decimal_year
-from helpers.granules import ASCENDING_REGIONS, BEAMS, spot_number
-from helpers.projection import EPSG_SOUTH, lonlat_to_xy
+from helpers.gpstime import ATLAS_SDP_GPS_EPOCH, gps_to_decimal_year
+from helpers.granules import ASCENDING_REGIONS, BEAMS, GranuleName, parse_granule_name, spot_number
+from helpers.projection import EPSG_SOUTH, check_epsg, epsg_for_latitudes, lonlat_to_xy
 from helpers.reduce.outputs import is_finished, write_outputs
-from helpers.reduce.variables import COPIED_VARIABLES, MAX_ABS_HEIGHT_M, OUTPUT_DTYPES
+from helpers.reduce.reading import (
+    BeamColumns,
+    LayoutError,
+    missing_core,
+    pad_and_merge,
+    rows_in_box,
+)
+from helpers.reduce.variables import ABSENT_VALUES, INT8_FILL, MAX_ABS_HEIGHT_M, OUTPUT_DTYPES
 from helpers.tracks import is_ascending
 
 
@@ -45,13 +63,18 @@ class GranuleResult:
     reason : str
         Why it failed (empty otherwise).
     notes : list of str
-        Beams left out and why (absent, no valid point, outside the area).
+        Beams left out and why (absent, no valid point, outside the area), values taken
+        from the file name, unknown orientation, the projection of a granule that
+        straddles the equator.
     points_read, points_kept : int
-        Segments read over all beams, and kept after filtering.
+        Segments in the beams read, and kept after filtering.
     outputs : list of str
         Files written (names within the output folder).
     seconds : float
         Time taken.
+    absent_variables : list of str
+        Optional output variables the granule lacks, written as NaN (int8 flags: 127);
+        ``"name (gt1l, gt2l)"`` when only some beams lack one.
     """
 
     source: str
@@ -62,19 +85,45 @@ class GranuleResult:
     points_kept: int = 0
     outputs: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    absent_variables: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class ReduceOptions:
-    """How to reduce: area, output format and whether to redo finished granules."""
+    """How to reduce: area, output format, projection, and whether to redo finished granules.
+
+    Attributes
+    ----------
+    bbox : BBox, optional
+        Keep points inside this box; default: everywhere.
+    fmt : str
+        ``"h5"`` (one file per granule and beam) or ``"parquet"`` (one per granule).
+    overwrite : bool
+        Redo granules that are already finished.
+    epsg : int, optional
+        Project x/y to this EPSG code; default: per granule, EPSG:3031 south of the
+        equator and EPSG:3413 north of it.
+    area_reads : bool
+        With a box, read only the index ranges that can hold points inside it (the same
+        outputs as a whole read, fewer bytes); False reads every segment.
+    read_ahead : bool
+        Read the next beam in one extra thread while this one is filtered and projected
+        (inflating and projecting release the GIL): faster with one job on a machine with a
+        spare core, no help when every core already runs a job.
+    """
 
     bbox: BBox | None = None
     fmt: str = "h5"
     overwrite: bool = False
+    epsg: int | None = None
+    area_reads: bool = True
+    read_ahead: bool = False
 
     def __post_init__(self) -> None:
         if self.fmt not in ("h5", "parquet"):
             raise ValueError(f"output format must be 'h5' or 'parquet', not {self.fmt!r}")
+        if self.epsg is not None:
+            object.__setattr__(self, "epsg", check_epsg(self.epsg))
 
     def describe_filters(self) -> str:
         """The filters as one line, stored with every output."""
@@ -86,7 +135,7 @@ class ReduceOptions:
 
 def _text(value) -> str:
     if isinstance(value, np.ndarray):
-        value = value.flat[0]
+        value = value.flat[0] if value.size else b""
     return value.decode("ascii", "replace").strip() if isinstance(value, bytes) else str(value)
 
 
@@ -112,38 +161,156 @@ def open_atl06(path: Path) -> h5py.File:
     return f
 
 
-def granule_info(f: h5py.File) -> dict:
-    """RGT, cycle, orientation, time epoch, region and release of an open granule."""
+def _number(f: h5py.File, path: str) -> float | None:
+    """The first value of a small numeric dataset; None if absent, GranuleError if malformed."""
+    dataset = f.get(path)
+    if dataset is None:
+        return None
+    if not isinstance(dataset, h5py.Dataset):
+        raise GranuleError(f"{path} is a group, not a dataset")
+    if dataset.dtype.kind not in "fiub":
+        raise GranuleError(f"{path} holds {dataset.dtype} values, not a number")
+    if dataset.size == 0:
+        raise GranuleError(f"{path} is empty (shape {dataset.shape})")
+    return np.asarray(dataset[()]).flat[0].item()
+
+
+def _parsed_name(name: str) -> GranuleName | None:
     try:
-        info = {
-            "rgt": int(f["orbit_info/rgt"][0]),
-            "cycle": int(f["orbit_info/cycle_number"][0]),
-            "sc_orient": int(f["orbit_info/sc_orient"][0]),
-            "epoch": float(f["ancillary_data/atlas_sdp_gps_epoch"][0]),
-        }
-    except KeyError as err:
-        raise GranuleError(f"incomplete ATL06 granule: missing {err.args[0]}") from None
-    anc = f["ancillary_data"]
-    info["region"] = int(anc["start_region"][0]) if "start_region" in anc else 0
-    info["release"] = _text(anc["release"][0]) if "release" in anc else ""
+        return parse_granule_name(name) if name else None
+    except ValueError:
+        return None
+
+
+def granule_info(f: h5py.File, name: str = "") -> dict:
+    """RGT, cycle, orientation, time epoch, region and release of an open granule.
+
+    ``orbit_info`` and ``ancillary_data`` values the file lacks (variable-subsetted
+    orders may drop ``rgt`` or ``sc_orient``) come from the file name ``name`` when it
+    follows the ATL06 convention; an orientation nobody gives is -1 (unknown). What was
+    taken from elsewhere is said in ``info["notes"]``.
+
+    Raises
+    ------
+    GranuleError
+        A value that is empty or not a number, or RGT/cycle found nowhere.
+    """
+    parsed, notes = _parsed_name(name), []
+    info = {
+        "rgt": _number(f, "orbit_info/rgt"),
+        "cycle": _number(f, "orbit_info/cycle_number"),
+        "sc_orient": _number(f, "orbit_info/sc_orient"),
+        "epoch": _number(f, "ancillary_data/atlas_sdp_gps_epoch"),
+        "region": _number(f, "ancillary_data/start_region"),
+    }
+    lacking = [key for key in ("rgt", "cycle", "region") if info[key] is None]
+    if parsed is None and {"rgt", "cycle"} & set(lacking):
+        raise GranuleError(
+            f"orbit_info/{' and '.join(k for k in lacking if k != 'region')} absent, and the "
+            "file name does not give it (not ATL06_<time>_<rgt><cycle><region>_<release>_...)"
+        )
+    if parsed is not None and lacking:
+        info.update({k: getattr(parsed, k) for k in lacking})
+        notes.append(f"{', '.join(lacking)} taken from the file name (absent from the file)")
+    if info["epoch"] is None:
+        info["epoch"] = ATLAS_SDP_GPS_EPOCH
+        notes.append("ancillary_data/atlas_sdp_gps_epoch absent: the ATLAS epoch, 2018-01-01, used")
+    if info["sc_orient"] not in (0, 1):
+        said = "absent" if info["sc_orient"] is None else f"= {info['sc_orient']:g}"
+        notes.append(f"orbit_info/sc_orient {said}: orientation unknown, spot_number = -1")
+        info["sc_orient"] = -1
+    info = {k: (v if k == "epoch" else int(v or 0)) for k, v in info.items()}
+    release = f.get("ancillary_data/release")
+    info["release"] = _text(release[()]) if isinstance(release, h5py.Dataset) else ""
+    info["release"] = info["release"] or (parsed.release if parsed else "")
+    info["notes"] = notes
     return info
 
 
-def read_beam(group: h5py.Group) -> dict[str, np.ndarray]:
-    """Read the copied variables of one beam's ``land_ice_segments`` group."""
-    lis = group["land_ice_segments"]
-    return {name: lis[path][()] for name, path in COPIED_VARIABLES.items()}
+def read_beam(
+    group: h5py.Group, bbox: BBox | None = None, monotonic: bool = True
+) -> dict[str, np.ndarray]:
+    """Read the copied variables of one beam's ``land_ice_segments`` group.
+
+    Parameters
+    ----------
+    group : h5py.Group
+        A beam group (``f["gt1l"]``) of an open granule.
+    bbox : BBox, optional
+        Read only the index ranges that can hold points in this box (plus each range's
+        neighbours); default: every segment.
+    monotonic : bool
+        Whether latitude may be assumed monotonic along the beam (any granule region but
+        the polar turns, 4 and 11); a contradiction found while reading is handled.
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        Output name -> values, for every copied variable; optional variables the beam
+        lacks are filled (:data:`helpers.reduce.variables.ABSENT_VALUES`).
+
+    Raises
+    ------
+    GranuleError
+        A core variable missing, or a malformed dataset (the message says which).
+    """
+    beam = group.name.rsplit("/", 1)[-1]
+    missing = missing_core(group)
+    if missing:
+        raise GranuleError(f"missing core variable(s) {', '.join(missing)} in {beam}")
+    try:
+        return _read_rows(BeamColumns.open(group, beam), bbox, monotonic)
+    except LayoutError as err:
+        raise GranuleError(str(err)) from None
+
+
+def _read_rows(columns: BeamColumns, bbox: BBox | None, monotonic: bool) -> dict:
+    """A beam's variables: all rows, or the rows that may be in ``bbox`` and their neighbours.
+
+    The ascending flag of a row depends on its neighbours in time; they are read with it,
+    and if the rows read are not in time order (or hold one latitude only), the whole beam
+    is read instead, so the flag is the one a whole read gives.
+    """
+    if bbox is None:
+        return columns.read()
+    lat = columns.columns["lat"]
+    ranges = rows_in_box(lat, columns.columns["lon"], bbox, monotonic)
+    rows = pad_and_merge(ranges, columns.size, lat.chunk_len)
+    if rows == [(0, columns.size)]:
+        return columns.read()
+    raw = columns.read(rows)
+    t, y = raw["t_dt"], raw["lat"]
+    if t.size and (np.any(t[1:] < t[:-1]) or (y.size > 1 and np.all(y == y[0]))):
+        return columns.read()
+    return raw
 
 
 def reduce_beam(
-    raw: dict[str, np.ndarray], epoch: float, bbox: BBox | None, ascending_hint: bool | None
+    raw: dict[str, np.ndarray],
+    epoch: float,
+    bbox: BBox | None,
+    ascending_hint: bool | None,
+    epsg: int = EPSG_SOUTH,
 ) -> tuple[dict[str, np.ndarray], dict[str, int]]:
     """Filter one beam and add the derived variables.
+
+    Parameters
+    ----------
+    raw : dict of numpy.ndarray
+        As :func:`read_beam` gives it.
+    epoch : float
+        ``atlas_sdp_gps_epoch`` (GPS s).
+    bbox : BBox or None
+        Area filter.
+    ascending_hint : bool or None
+        Direction for a lone point (from the granule region).
+    epsg : int
+        Output coordinates (EPSG:3031 by default; 3413 for northern granules).
 
     Returns
     -------
     (dict of numpy.ndarray, dict of int)
-        The output arrays, and how many points each filter left (``read``,
+        The output arrays, and how many of the rows given each filter left (``read``,
         ``quality``, ``height``, ``bbox``).
     """
     counts = {"read": raw["h_li"].size}
@@ -157,11 +324,12 @@ def reduce_beam(
     if bbox is not None:
         keep &= bbox.contains(raw["lon"], raw["lat"])
     counts["bbox"] = int(keep.sum())
-    out = {name: values[keep] for name, values in raw.items()}
-    out["x"], out["y"] = lonlat_to_xy(out["lon"], out["lat"])
+    index = np.flatnonzero(keep)
+    out = {name: values[index] for name, values in raw.items()}
+    out["x"], out["y"] = lonlat_to_xy(out["lon"], out["lat"], epsg)
     out["t_gps"] = out["t_dt"] + epoch
     out["t_year"] = gps_to_decimal_year(out["t_gps"])
-    out["is_asc"] = ascending[keep]
+    out["is_asc"] = ascending[index]
     return {k: v.astype(OUTPUT_DTYPES[k], copy=False) for k, v in out.items()}, counts
 
 
@@ -207,40 +375,126 @@ def reduce_granule(
 def _read_and_reduce(source: Path, options: ReduceOptions, result: GranuleResult):
     """``({beam: (arrays, beam_attrs)}, granule_attrs)`` of the beams that kept points."""
     with open_atl06(source) as f:
-        info = granule_info(f)
-        present = [b for b in BEAMS if b in f]
-        if not present:
-            raise GranuleError("no beam groups (gt1l..gt3r) in the file")
-        absent = [b for b in BEAMS if b not in f]
-        if absent:
-            result.notes.append(f"beams absent: {', '.join(absent)}")
+        info = granule_info(f, source.name)
+        result.notes += info.pop("notes")
+        columns = _open_beams(f, result)
+        epsg = options.epsg or _choose_epsg(columns, result)
+        bbox = options.bbox if options.area_reads else None
+        monotonic = info["region"] not in (0, 4, 11)
         beams = {}
-        for beam in present:
-            arrays = _reduce_one_beam(f, beam, info, options, result)
-            if arrays is not None:
-                beams[beam] = (arrays, _beam_attrs(f[beam], beam, info["sc_orient"]))
-    return beams, _granule_attrs(source, info, options)
+        try:
+            for beam, raw in _read_each(
+                list(columns.values()), lambda c: _read_rows(c, bbox, monotonic), options.read_ahead
+            ):
+                arrays = _reduce_one_beam(beam, raw, info, options, epsg, result)
+                if arrays is not None:
+                    attrs = _beam_attrs(f[beam.beam], beam.beam, info["sc_orient"])
+                    beams[beam.beam] = (arrays, attrs)
+        except LayoutError as err:  # a chunk that cannot be decoded
+            raise GranuleError(str(err)) from None
+    return beams, _granule_attrs(source, info, options, epsg, result.absent_variables)
 
 
-def _reduce_one_beam(f: h5py.File, beam: str, info: dict, options, result):
+def _open_beams(f: h5py.File, result: GranuleResult) -> dict[str, BeamColumns]:
+    """The beams to read, checked; notes for beams left out and optional variables absent.
+
+    Raises
+    ------
+    GranuleError
+        No beam, core variables missing (one line naming them), a malformed dataset.
+    """
+    present = [b for b in BEAMS if isinstance(f.get(b), h5py.Group)]
+    if not present:
+        raise GranuleError("no beam groups (gt1l..gt3r) in the file")
+    absent = [b for b in BEAMS if b not in present]
+    if absent:
+        result.notes.append(f"beams absent: {', '.join(absent)}")
+    empty = [b for b in present if "land_ice_segments" not in f[b]]
+    for beam in empty:
+        result.notes.append(f"{beam}: no land_ice_segments group (no segments)")
+    readable = [b for b in present if b not in empty]
+    if not readable:
+        raise GranuleError("no beam has a land_ice_segments group")
+    _check_core(f, readable)
+    try:
+        columns = {b: BeamColumns.open(f[b], b) for b in readable}
+    except LayoutError as err:
+        raise GranuleError(str(err)) from None
+    result.absent_variables = _absent_variables(columns)
+    if result.absent_variables:
+        result.notes.append(
+            f"optional variables absent, written as NaN (int8 flags as "
+            f"{INT8_FILL}): {', '.join(result.absent_variables)}"
+        )
+    return columns
+
+
+def _check_core(f: h5py.File, beams: list[str]) -> None:
+    """GranuleError, in one line, if any beam lacks a core variable."""
+    missing = {b: missing_core(f[b]) for b in beams}
+    if not any(missing.values()):
+        return
+    if all(m == missing[beams[0]] for m in missing.values()):
+        where = f"{', '.join(missing[beams[0]])} (every beam)"
+    else:
+        where = "; ".join(f"{b}: {', '.join(m)}" for b, m in missing.items() if m)
+    raise GranuleError(f"missing core variable(s) {where}: cannot reduce this granule")
+
+
+def _absent_variables(columns: dict[str, BeamColumns]) -> list[str]:
+    """Optional variables some beam lacks: ``"name"`` if every beam does, else with beams."""
+    listed = []
+    for name in ABSENT_VALUES:
+        lacking = [b for b, c in columns.items() if name in c.absent]
+        if lacking:
+            listed.append(
+                name if len(lacking) == len(columns) else f"{name} ({', '.join(lacking)})"
+            )
+    return listed
+
+
+def _choose_epsg(columns: dict[str, BeamColumns], result: GranuleResult) -> int:
+    """EPSG:3031 or 3413 from the beams' first and last latitudes (a note if they straddle)."""
+    ends = [lat for c in columns.values() for lat in c.end_latitudes()]
+    epsg, note = epsg_for_latitudes(ends)
+    if note:
+        result.notes.append(note)
+    return epsg
+
+
+def _read_each(
+    beams: list[BeamColumns], read: Callable[[BeamColumns], dict], ahead: bool
+) -> Iterator[tuple[BeamColumns, dict]]:
+    """``(beam, read(beam))`` in order; with ``ahead``, the next beam is read in one thread
+    while the caller works on this one (at most two beams in memory)."""
+    if not ahead or len(beams) < 2:
+        yield from ((beam, read(beam)) for beam in beams)
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="atl06-read") as reader:
+        pending = reader.submit(read, beams[0])
+        for i, beam in enumerate(beams):
+            raw = pending.result()
+            if i + 1 < len(beams):
+                pending = reader.submit(read, beams[i + 1])
+            yield beam, raw
+
+
+def _reduce_one_beam(
+    beam: BeamColumns, raw: dict, info: dict, options: ReduceOptions, epsg: int, result
+) -> dict | None:
     """One beam's output arrays, or None (with a note saying why) when it keeps nothing."""
     hint = None if info["region"] in (0, 4, 11) else info["region"] in ASCENDING_REGIONS
-    try:
-        raw = read_beam(f[beam])
-    except KeyError as err:
-        result.notes.append(f"{beam}: skipped, missing {err.args[0]}")
-        return None
-    arrays, counts = reduce_beam(raw, info["epoch"], options.bbox, hint)
-    result.points_read += counts["read"]
+    arrays, counts = reduce_beam(raw, info["epoch"], options.bbox, hint, epsg)
+    result.points_read += beam.size
     result.points_kept += counts["bbox"]
-    if counts["read"] == 0:
-        result.notes.append(f"{beam}: no segments")
-    elif counts["height"] == 0:
-        result.notes.append(f"{beam}: no valid point (quality flag or fill values)")
-    elif counts["bbox"] == 0:
-        result.notes.append(f"{beam}: no valid point inside the bbox")
-    else:
+    if counts["bbox"] > 0:
         return arrays
+    if beam.size == 0:
+        result.notes.append(f"{beam.beam}: no segments")
+    elif counts["read"] == beam.size and counts["height"] == 0:  # a whole read: all invalid
+        result.notes.append(f"{beam.beam}: no valid point (quality flag or fill values)")
+    else:
+        result.notes.append(f"{beam.beam}: no valid point inside the bbox")
     return None
 
 
@@ -252,7 +506,9 @@ def _beam_attrs(group: h5py.Group, beam: str, sc_orient: int) -> dict:
     }
 
 
-def _granule_attrs(source: Path, info: dict, options: ReduceOptions) -> dict:
+def _granule_attrs(
+    source: Path, info: dict, options: ReduceOptions, epsg: int, absent: list[str]
+) -> dict:
     return {
         "source_granule": source.name,
         "rgt": info["rgt"],
@@ -262,6 +518,7 @@ def _granule_attrs(source: Path, info: dict, options: ReduceOptions) -> dict:
         "product_release": info["release"],
         "bbox": json.dumps(options.bbox.as_list() if options.bbox else None),
         "filters": options.describe_filters(),
-        "epsg": EPSG_SOUTH,
+        "epsg": epsg,
+        "absent_variables": ", ".join(absent),
         "software": f"atl06-tutorial helpers.reduce {__version__}",
     }

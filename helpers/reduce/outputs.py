@@ -18,7 +18,12 @@ import numpy as np
 
 from helpers.fileio import atomic_path
 from helpers.granules import BEAMS
-from helpers.reduce.variables import COPIED_VARIABLES, DERIVED_VARIABLES, OUTPUT_VARIABLES
+from helpers.reduce.variables import (
+    COPIED_VARIABLES,
+    DERIVED_VARIABLES,
+    OUTPUT_VARIABLES,
+    derived_attrs,
+)
 
 #: Folder (inside the output folder) with one record per finished granule.
 RECORDS = ".reduced"
@@ -30,7 +35,8 @@ def write_beam_h5(path: Path, arrays: dict[str, np.ndarray], attrs: dict) -> Non
         for name in OUTPUT_VARIABLES:
             ds = f.create_dataset(name, data=arrays[name])
             if name in DERIVED_VARIABLES:
-                ds.attrs["units"], ds.attrs["description"] = DERIVED_VARIABLES[name]
+                units, description = derived_attrs(name, attrs["epsg"])
+                ds.attrs["units"], ds.attrs["description"] = units, description
             else:
                 ds.attrs["source"] = f"land_ice_segments/{COPIED_VARIABLES[name]}"
         for key, value in attrs.items():

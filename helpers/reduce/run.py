@@ -66,6 +66,10 @@ class RunSummary:
             f"{self.count('skipped')} skipped (already finished), {self.count('failed')} failed",
             f"{self.points_read:,} points read, {self.points_kept:,} kept, in {self.seconds:.1f} s",
         ]
+        for r in self.results:
+            if r.absent_variables:
+                lines.append(f"{Path(r.source).name}: optional variables absent (NaN/fill): "
+                             f"{', '.join(r.absent_variables)}")  # fmt: skip
         for r in self.failed:
             lines.append(f"FAILED {r.source}: {r.reason}")
         return "\n".join(lines)
