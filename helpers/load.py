@@ -195,6 +195,72 @@ def _group_by_size(files: Sequence[Path], target_bytes: int) -> list[list[str]]:
     return groups
 
 
+def reduced_epsg(files: Sequence[Path]) -> int | None:
+    """The one EPSG code of reduced outputs' x/y, from one file per granule.
+
+    Reads the ``epsg`` attribute (HDF5) or schema metadata (Parquet) of the first output
+    of each granule: outputs of one granule share it. Files written before outputs
+    recorded it carry none and are not counted.
+
+    Parameters
+    ----------
+    files : sequence of pathlib.Path
+        Reduced outputs.
+
+    Returns
+    -------
+    int or None
+        The code (e.g. 3031 or 3413), or None when no file records one.
+
+    Raises
+    ------
+    ValueError
+        If two outputs are in different projections; the message names one file of each.
+    """
+    seen: dict[int, Path] = {}
+    granules: set[tuple[Path, str]] = set()
+    for path in files:
+        granule = (path.parent, path.stem.rsplit("_", 1)[0] if path.suffix == ".h5" else path.stem)
+        if granule in granules:
+            continue
+        granules.add(granule)
+        epsg = _stored_epsg(path)
+        if epsg is not None:
+            seen.setdefault(epsg, path)
+    if len(seen) > 1:
+        (a, path_a), (b, path_b) = sorted(seen.items())[:2]
+        raise ValueError(
+            f"reduced outputs in different projections: EPSG:{a} ({path_a.name}) and EPSG:{b} "
+            f"({path_b.name}); open each projection's outputs separately, or reduce again "
+            "with one --epsg"
+        )
+    return next(iter(seen), None)
+
+
+def _stored_epsg(path: Path) -> int | None:
+    if path.suffix == ".h5":
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            value = f.attrs.get("epsg")
+        return None if value is None else int(value)
+    import json
+
+    import pyarrow.parquet as pq
+
+    value = (pq.read_schema(path).metadata or {}).get(b"epsg")
+    return None if value is None else int(json.loads(value))
+
+
+def epsg_of(df) -> int | None:
+    """The EPSG code of a frame's x/y, as :func:`open_reduced` recorded it (None if unknown).
+
+    Works on the lazy frame and on frames derived from it (selections, filters): dask
+    keeps the code in the frame's ``_meta`` (an empty pandas frame) attributes.
+    """
+    return getattr(df, "_meta", df).attrs.get("epsg")
+
+
 def open_reduced(
     source: str | os.PathLike | Iterable[str | os.PathLike],
     columns: Sequence[str] | None = None,
@@ -215,15 +281,17 @@ def open_reduced(
     Returns
     -------
     dask.dataframe.DataFrame
-        Lazy: building it opens no file.
+        Lazy: building it reads no data, only the EPSG attribute of one output per
+        granule (:func:`epsg_of` gives it back).
 
     Raises
     ------
     FileNotFoundError
         If no reduced file is found.
     ValueError
-        If a column name is unknown; when computed, if a file's column has another dtype
-        than :mod:`helpers.reduce.variables` names (the message names the file).
+        If a column name is unknown, or the outputs are in two projections (EPSG codes,
+        :func:`reduced_epsg`); when computed, if a file's column has another dtype than
+        :mod:`helpers.reduce.variables` names (the message names the file).
     KeyError
         When computed, if a file lacks an asked column (the message names the file).
     """
@@ -238,12 +306,14 @@ def open_reduced(
     files = find_reduced(source)
     if not files:
         raise FileNotFoundError(f"no reduced outputs (*_gtXY.h5 or *.parquet) in {source}")
+    meta = _meta(columns)
+    meta.attrs["epsg"] = reduced_epsg(files)  # refuses outputs of two projections
     groups = _group_by_size(files, int(partition_mb * 1e6))
     return dd.from_map(
         _read_group,
         groups,
         columns=columns,
-        meta=_meta(columns),
+        meta=meta,
         # dask's own check compares column names only; read_file checks every file's dtypes
         # against helpers.reduce.variables and names the file that differs.
         enforce_metadata=False,

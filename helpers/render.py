@@ -37,6 +37,7 @@ class MapResult:
     column: str
     how: str
     points: int
+    epsg: int | None = None  # of the x/y coordinates, when the frame says
 
     @property
     def label(self) -> str:
@@ -69,7 +70,7 @@ def aggregate(
     Parameters
     ----------
     df : dask or pandas DataFrame
-        With ``x``, ``y`` (EPSG:3031 m) and ``column``.
+        With ``x``, ``y`` (m, polar stereographic) and ``column``.
     column : str
         Value to aggregate (ignored for ``how="count"``).
     how : str
@@ -94,7 +95,18 @@ def aggregate(
         both = canvas.points(df, "x", "y", agg=rd.summary(value=reduction, n=rd.count(column)))
         grid, points = both["value"], int(both["n"].sum())
     return MapResult(grid=grid, column="count" if how == "count" else column, how=how,
-                     points=points)  # fmt: skip
+                     points=points, epsg=_epsg(df))  # fmt: skip
+
+
+def _epsg(df) -> int | None:
+    from helpers.load import epsg_of
+
+    return epsg_of(df)
+
+
+def axis_label(axis: str, epsg: int | None) -> str:
+    """``"x (km, EPSG:3413)"``; without the code when it is unknown."""
+    return f"{axis} (km, EPSG:{epsg})" if epsg else f"{axis} (km)"
 
 
 def draw(
@@ -130,8 +142,8 @@ def draw(
     image = ax.imshow(values, origin="lower", extent=extent, cmap=cmap, interpolation="nearest",
                       vmin=vmin, vmax=vmax)  # fmt: skip
     plt.colorbar(image, ax=ax, label=result.label, shrink=0.85)
-    ax.set_xlabel("x (km, EPSG:3031)")
-    ax.set_ylabel("y (km, EPSG:3031)")
+    ax.set_xlabel(axis_label("x", result.epsg))
+    ax.set_ylabel(axis_label("y", result.epsg))
     ax.set_aspect("equal")
     ax.xaxis.set_major_locator(MaxNLocator(5))
     heading = title or f"{result.how} of {result.column}"
@@ -214,8 +226,9 @@ def interactive_map(df, column: str = "h_li", width: int = 650, height: int = 55
     km = df.assign(x_km=df.x / 1e3, y_km=df.y / 1e3)
     view = km.hvplot.points(
         "x_km", "y_km", c=column, rasterize=True, aggregator="mean", cmap=cmap, colorbar=True,
-        clabel=label, width=width, height=height, data_aspect=1, xlabel="x (km, EPSG:3031)",
-        ylabel="y (km, EPSG:3031)", title=f"mean {column} (zoom to re-aggregate)",
+        clabel=label, width=width, height=height, data_aspect=1,
+        xlabel=axis_label("x", _epsg(df)), ylabel=axis_label("y", _epsg(df)),
+        title=f"mean {column} (zoom to re-aggregate)",
     )  # fmt: skip
     # Shown through Panel, whose notebook output inlines its stylesheets (HoloViews' own
     # display path links them from a CDN, which an offline hub cannot reach).

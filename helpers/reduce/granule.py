@@ -75,6 +75,9 @@ class GranuleResult:
     absent_variables : list of str
         Optional output variables the granule lacks, written as NaN (int8 flags: 127);
         ``"name (gt1l, gt2l)"`` when only some beams lack one.
+    bytes_read : int
+        Stored (compressed) bytes of the segment variables fetched: what area-aware reads
+        save, and what a remote read transfers at least.
     """
 
     source: str
@@ -86,6 +89,7 @@ class GranuleResult:
     outputs: list[str] = field(default_factory=list)
     seconds: float = 0.0
     absent_variables: list[str] = field(default_factory=list)
+    bytes_read: int = 0
 
 
 @dataclass(frozen=True)
@@ -169,7 +173,8 @@ def _number(f: h5py.File, path: str) -> float | None:
     if not isinstance(dataset, h5py.Dataset):
         raise GranuleError(f"{path} is a group, not a dataset")
     if dataset.dtype.kind not in "fiub":
-        raise GranuleError(f"{path} holds {dataset.dtype} values, not a number")
+        kind = "text" if dataset.dtype.kind in "SUO" else f"{dataset.dtype} values"
+        raise GranuleError(f"{path} holds {kind}, not a number")
     if dataset.size == 0:
         raise GranuleError(f"{path} is empty (shape {dataset.shape})")
     return np.asarray(dataset[()]).flat[0].item()
@@ -392,6 +397,8 @@ def _read_and_reduce(source: Path, options: ReduceOptions, result: GranuleResult
                     beams[beam.beam] = (arrays, attrs)
         except LayoutError as err:  # a chunk that cannot be decoded
             raise GranuleError(str(err)) from None
+        finally:
+            result.bytes_read = sum(c.bytes_read for c in columns.values())
     return beams, _granule_attrs(source, info, options, epsg, result.absent_variables)
 
 
