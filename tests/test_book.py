@@ -373,6 +373,20 @@ def test_api_page_documents_every_module(site):
     assert not missing, "not on the API page: " + ", ".join(missing)
 
 
+def test_external_links_are_listed_not_fetched(site):
+    links = builder.external_links(site)
+    assert links and all(urlsplit(url).scheme in ("http", "https") for url in links)
+    in_notebooks = set()
+    for path in notebooks():
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "markdown":
+                in_notebooks |= set(re.findall(r"\]\((https?://[^)\s]+)\)", cell.source))
+    assert in_notebooks and in_notebooks <= set(links), in_notebooks - set(links)
+    binder = builder.load_settings().binderhub_url.rstrip("/")
+    launched = {page for url, pages in links.items() if url.startswith(binder) for page in pages}
+    assert launched == {f"{page}.html" for page in NOTEBOOK_PAGES}
+
+
 # -- building blocks ---------------------------------------------------------------------------
 
 
