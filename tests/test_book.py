@@ -120,7 +120,14 @@ class Build:
 
 
 @pytest.fixture(scope="session")
-def book(tmp_path_factory) -> Build:
+def book_tools() -> None:
+    """Skip where the ``book`` extra is missing (``make venv`` installs it)."""
+    for tool in ("sphinx", "myst_nb", "sphinx_book_theme"):
+        pytest.importorskip(tool, reason="the book extra is missing: pip install -e '.[book]'")
+
+
+@pytest.fixture(scope="session")
+def book(tmp_path_factory, book_tools) -> Build:
     """The website, built once per session with the same command as ``make book``."""
     folder = tmp_path_factory.mktemp("book")
     site, cache = folder / "site", folder / "cache"
@@ -148,7 +155,7 @@ def test_book_builds_offline_with_warnings_as_errors(book):
     print(f"\nbook built in {book.seconds:.0f} s:\n{book.log.strip()}")
 
 
-def test_a_warning_fails_the_build(tmp_path):
+def test_a_warning_fails_the_build(tmp_path, book_tools):
     """The strict build really is strict: one broken cross-reference fails it."""
     src = tmp_path / "src"
     src.mkdir()
