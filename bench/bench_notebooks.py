@@ -85,36 +85,11 @@ class Result:
 
 
 def kernel_pid(km: object) -> int:
-    """The operating-system pid of a kernel started by a jupyter_client kernel manager.
-
-    jupyter_client >= 7 keeps the ``Popen`` on ``km.provisioner.process``; older versions
-    had it on ``km.kernel``.
-
-    Parameters
-    ----------
-    km : jupyter_client.KernelManager
-        A manager whose kernel is running.
-
-    Returns
-    -------
-    int
-        The kernel's pid.
-
-    Raises
-    ------
-    RuntimeError
-        If no pid can be found.
-    """
-    provisioner = getattr(km, "provisioner", None)
-    process = getattr(provisioner, "process", None)
-    if process is not None and getattr(process, "pid", None):
-        return int(process.pid)
-    if getattr(provisioner, "pid", None):
-        return int(provisioner.pid)
-    kernel = getattr(km, "kernel", None)
-    if kernel is not None and getattr(kernel, "pid", None):
-        return int(kernel.pid)
-    raise RuntimeError(f"cannot find the kernel pid on {type(km).__name__}")
+    """The pid of the kernel started by a jupyter_client (>= 7) kernel manager ``km``."""
+    process = getattr(getattr(km, "provisioner", None), "process", None)
+    if process is None:
+        raise RuntimeError(f"cannot find the kernel pid on {type(km).__name__}")
+    return int(process.pid)
 
 
 def first_line(err: BaseException) -> str:

@@ -91,9 +91,8 @@ class TreePeak:
 
     Examples
     --------
-    >>> with TreePeak(os.getpid()) as peak:
-    ...     pass
-    >>> peak.peak_mb > 0
+    >>> peak = TreePeak(os.getpid()).start()
+    >>> peak.stop() > 0
     True
     """
 
@@ -135,12 +134,6 @@ class TreePeak:
         self._thread.join()
         self.sample()
         return self.peak_mb
-
-    def __enter__(self) -> TreePeak:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def _cpu_model() -> str:
