@@ -56,14 +56,7 @@ def _parser() -> argparse.ArgumentParser:
         help="h5: one HDF5 file per granule and beam (default); parquet: one "
         "Parquet file per granule with a beam column",
     )
-    parser.add_argument(
-        "--epsg",
-        type=int,
-        metavar="CODE",
-        help="project x/y to this EPSG code for every granule. Default: per granule, "
-        "3031 (Antarctic polar stereographic) south of the equator, 3413 (NSIDC north polar "
-        "stereographic) north of it",
-    )
+    _add_epsg(parser)
     parser.add_argument(
         "--overwrite", action="store_true", help="redo granules that are already finished"
     )
@@ -78,6 +71,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser  # fmt: skip
+
+
+def _add_epsg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--epsg",
+        type=int,
+        metavar="CODE",
+        help="project x/y to this EPSG code for every granule. Default: per granule, "
+        "3031 (Antarctic polar stereographic) south of the equator, 3413 (NSIDC north polar "
+        "stereographic) north of it",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
