@@ -173,7 +173,11 @@ def _require(path: Path, columns: Sequence[str], have) -> None:
         raise KeyError(f"{path.name} has no column {', '.join(missing)}")
 
 
-def _read_group(paths: Sequence[str], columns: Sequence[str]) -> pd.DataFrame:
+def _read_group(
+    paths: Sequence[str], columns: Sequence[str], epsg_of_all: str = ""
+) -> pd.DataFrame:
+    if epsg_of_all:
+        check_same_epsg(paths, epsg_of_all)
     frames = [read_file(p, columns) for p in paths]
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
@@ -195,49 +199,10 @@ def _group_by_size(files: Sequence[Path], target_bytes: int) -> list[list[str]]:
     return groups
 
 
-def reduced_epsg(files: Sequence[Path]) -> int | None:
-    """The one EPSG code of reduced outputs' x/y, from one file per granule.
-
-    Reads the ``epsg`` attribute (HDF5) or schema metadata (Parquet) of the first output
-    of each granule: outputs of one granule share it. Files written before outputs
-    recorded it carry none and are not counted.
-
-    Parameters
-    ----------
-    files : sequence of pathlib.Path
-        Reduced outputs.
-
-    Returns
-    -------
-    int or None
-        The code (e.g. 3031 or 3413), or None when no file records one.
-
-    Raises
-    ------
-    ValueError
-        If two outputs are in different projections; the message names one file of each.
-    """
-    seen: dict[int, Path] = {}
-    granules: set[tuple[Path, str]] = set()
-    for path in files:
-        granule = (path.parent, path.stem.rsplit("_", 1)[0] if path.suffix == ".h5" else path.stem)
-        if granule in granules:
-            continue
-        granules.add(granule)
-        epsg = _stored_epsg(path)
-        if epsg is not None:
-            seen.setdefault(epsg, path)
-    if len(seen) > 1:
-        (a, path_a), (b, path_b) = sorted(seen.items())[:2]
-        raise ValueError(
-            f"reduced outputs in different projections: EPSG:{a} ({path_a.name}) and EPSG:{b} "
-            f"({path_b.name}); open each projection's outputs separately, or reduce again "
-            "with one --epsg"
-        )
-    return next(iter(seen), None)
-
-
-def _stored_epsg(path: Path) -> int | None:
+def stored_epsg(path: str | os.PathLike) -> int | None:
+    """The EPSG code of a reduced output's x/y: its ``epsg`` attribute (HDF5) or schema
+    metadata (Parquet); None for outputs written before they recorded it."""
+    path = Path(path)
     if path.suffix == ".h5":
         import h5py
 
@@ -252,13 +217,28 @@ def _stored_epsg(path: Path) -> int | None:
     return None if value is None else int(json.loads(value))
 
 
-def epsg_of(df) -> int | None:
-    """The EPSG code of a frame's x/y, as :func:`open_reduced` recorded it (None if unknown).
+def check_same_epsg(paths: Sequence[str | os.PathLike], reference: str | os.PathLike) -> None:
+    """Raise ValueError, naming two files, if any output is in another projection than
+    ``reference`` (x/y of two EPSG codes cannot share a map or a grid)."""
+    want = stored_epsg(reference)
+    for path in paths:
+        got = stored_epsg(path)
+        if None not in (want, got) and got != want:
+            raise ValueError(
+                f"reduced outputs in different projections: EPSG:{want} ({Path(reference).name})"
+                f" and EPSG:{got} ({Path(path).name}); open each projection's outputs "
+                "separately, or reduce again with one --epsg"
+            )
 
-    Works on the lazy frame and on frames derived from it (selections, filters): dask
-    keeps the code in the frame's ``_meta`` (an empty pandas frame) attributes.
+
+def epsg_of(df) -> int | None:
+    """The EPSG code of the x/y of a frame made by :func:`open_reduced` (None if unknown).
+
+    Reads one attribute of one output. Works on frames derived from it (selections,
+    filters) too: dask keeps the reference in the frame's ``_meta`` (an empty pandas frame).
     """
-    return getattr(df, "_meta", df).attrs.get("epsg")
+    reference = getattr(df, "_meta", df).attrs.get("epsg_of_all")
+    return stored_epsg(reference) if reference else None
 
 
 def open_reduced(
@@ -281,17 +261,16 @@ def open_reduced(
     Returns
     -------
     dask.dataframe.DataFrame
-        Lazy: building it reads no data, only the EPSG attribute of one output per
-        granule (:func:`epsg_of` gives it back).
+        Lazy: building it opens no file.
 
     Raises
     ------
     FileNotFoundError
         If no reduced file is found.
     ValueError
-        If a column name is unknown, or the outputs are in two projections (EPSG codes,
-        :func:`reduced_epsg`); when computed, if a file's column has another dtype than
-        :mod:`helpers.reduce.variables` names (the message names the file).
+        If a column name is unknown; when computed, if a file's column has another dtype
+        than :mod:`helpers.reduce.variables` names (the message names the file), or if
+        outputs are in two projections (EPSG codes; the message names one file of each).
     KeyError
         When computed, if a file lacks an asked column (the message names the file).
     """
@@ -306,13 +285,15 @@ def open_reduced(
     files = find_reduced(source)
     if not files:
         raise FileNotFoundError(f"no reduced outputs (*_gtXY.h5 or *.parquet) in {source}")
-    meta = _meta(columns)
-    meta.attrs["epsg"] = reduced_epsg(files)  # refuses outputs of two projections
     groups = _group_by_size(files, int(partition_mb * 1e6))
+    meta = _meta(columns)
+    # Every partition checks its files' EPSG against the first file's (when computed).
+    meta.attrs["epsg_of_all"] = str(files[0])
     return dd.from_map(
         _read_group,
         groups,
         columns=columns,
+        epsg_of_all=str(files[0]),
         meta=meta,
         # dask's own check compares column names only; read_file checks every file's dtypes
         # against helpers.reduce.variables and names the file that differs.

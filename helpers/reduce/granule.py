@@ -37,10 +37,10 @@ from helpers.projection import EPSG_SOUTH, check_epsg, epsg_for_latitudes, lonla
 from helpers.reduce.outputs import is_finished, write_outputs
 from helpers.reduce.reading import (
     BeamColumns,
+    BoxSearch,
     LayoutError,
     missing_core,
     pad_and_merge,
-    rows_in_box,
 )
 from helpers.reduce.variables import ABSENT_VALUES, INT8_FILL, MAX_ABS_HEIGHT_M, OUTPUT_DTYPES
 from helpers.tracks import is_ascending
@@ -263,24 +263,25 @@ def read_beam(
     missing = missing_core(group)
     if missing:
         raise GranuleError(f"missing core variable(s) {', '.join(missing)} in {beam}")
+    search = BoxSearch(bbox, monotonic) if bbox is not None else None
     try:
-        return _read_rows(BeamColumns.open(group, beam), bbox, monotonic)
+        return _read_rows(BeamColumns.open(group, beam), search)
     except LayoutError as err:
         raise GranuleError(str(err)) from None
 
 
-def _read_rows(columns: BeamColumns, bbox: BBox | None, monotonic: bool) -> dict:
-    """A beam's variables: all rows, or the rows that may be in ``bbox`` and their neighbours.
+def _read_rows(columns: BeamColumns, search: BoxSearch | None) -> dict:
+    """A beam's variables: all rows, or the rows that may be in the search's box and their
+    neighbours.
 
     The ascending flag of a row depends on its neighbours in time; they are read with it,
     and if the rows read are not in time order (or hold one latitude only), the whole beam
     is read instead, so the flag is the one a whole read gives.
     """
-    if bbox is None:
+    if search is None:
         return columns.read()
     lat = columns.columns["lat"]
-    ranges = rows_in_box(lat, columns.columns["lon"], bbox, monotonic)
-    rows = pad_and_merge(ranges, columns.size, lat.chunk_len)
+    rows = pad_and_merge(search.rows(lat, columns.columns["lon"]), columns.size, lat.chunk_len)
     if rows == [(0, columns.size)]:
         return columns.read()
     raw = columns.read(rows)
@@ -384,12 +385,12 @@ def _read_and_reduce(source: Path, options: ReduceOptions, result: GranuleResult
         result.notes += info.pop("notes")
         columns = _open_beams(f, result)
         epsg = options.epsg or _choose_epsg(columns, result)
-        bbox = options.bbox if options.area_reads else None
         monotonic = info["region"] not in (0, 4, 11)
+        search = BoxSearch(options.bbox, monotonic) if options.bbox and options.area_reads else None
         beams = {}
         try:
             for beam, raw in _read_each(
-                list(columns.values()), lambda c: _read_rows(c, bbox, monotonic), options.read_ahead
+                list(columns.values()), lambda c: _read_rows(c, search), options.read_ahead
             ):
                 arrays = _reduce_one_beam(beam, raw, info, options, epsg, result)
                 if arrays is not None:
@@ -461,8 +462,9 @@ def _absent_variables(columns: dict[str, BeamColumns]) -> list[str]:
 
 
 def _choose_epsg(columns: dict[str, BeamColumns], result: GranuleResult) -> int:
-    """EPSG:3031 or 3413 from the beams' first and last latitudes (a note if they straddle)."""
-    ends = [lat for c in columns.values() for lat in c.end_latitudes()]
+    """EPSG:3031 or 3413 from the first and last latitude of the first beam with segments
+    (the beams of a granule run a few km apart); a note if they straddle the equator."""
+    ends = next((c.end_latitudes() for c in columns.values() if c.size), [])
     epsg, note = epsg_for_latitudes(ends)
     if note:
         result.notes.append(note)

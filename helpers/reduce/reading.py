@@ -83,17 +83,26 @@ class Column:
     ([2.0, 3.0, 21.0, 22.0], 2)
     """
 
-    def __init__(self, dataset: h5py.Dataset, keep: bool = False) -> None:
-        self.dataset = dataset
-        self.size = int(dataset.shape[0])
-        self.dtype = dataset.dtype
-        self.chunk_len = int(dataset.chunks[0]) if dataset.chunks else DEFAULT_CHUNK
+    def __init__(self, dataset: h5py.Dataset | h5py.h5d.DatasetID, keep: bool = False) -> None:
+        # The low-level id: a third of the cost of h5py's Dataset properties, per dataset.
+        self.id = dataset.id if isinstance(dataset, h5py.Dataset) else dataset
+        self.shape = self.id.shape
+        self.size = int(self.shape[0]) if self.shape else 1
+        self.dtype = self.id.dtype
+        plist = self.id.get_create_plist()
+        chunked = plist.get_layout() == h5py.h5d.CHUNKED
+        self.chunk_len = int(plist.get_chunk()[0]) if chunked else DEFAULT_CHUNK
         self.n_chunks = -(-self.size // self.chunk_len)
-        self._filters = _direct_filters(dataset)
+        self._filters = _direct_filters(plist, self.dtype) if chunked else None
         self._keep = keep
         self._cache: dict[int, np.ndarray] = {}
         self.chunks_read = 0
         self.bytes_read = 0
+
+    @property
+    def name(self) -> str:
+        """The dataset's path in its file."""
+        return h5py.h5i.get_name(self.id).decode("utf-8", "replace")
 
     def chunk(self, k: int) -> np.ndarray:
         """The values of chunk ``k`` (read-only; the last chunk is trimmed to the data)."""
@@ -130,7 +139,7 @@ class Column:
         self.chunks_read += 1
         if self._filters is not None:
             try:
-                mask, raw = self.dataset.id.read_direct_chunk((start,))
+                mask, raw = self.id.read_direct_chunk((start,))
             except RuntimeError:  # chunk never written: h5py gives the fill value
                 pass
             else:
@@ -139,18 +148,17 @@ class Column:
                     return _decode(raw, mask, self._filters, self.dtype, self.chunk_len)[:n]
                 except Exception as err:  # zlib/isal errors, a short buffer
                     raise LayoutError(
-                        f"{self.dataset.name}: chunk {k} cannot be decoded (corrupt data?): {err}"
+                        f"{self.name}: chunk {k} cannot be decoded (corrupt data?): {err}"
                     ) from None
-        values = self.dataset[start : start + n]
+        values = h5py.Dataset(self.id)[start : start + n]
         self.bytes_read += values.nbytes
         return values
 
 
-def _direct_filters(dataset: h5py.Dataset) -> tuple[int, ...] | None:
-    """The filter pipeline if this module can decode the dataset's chunks, else None."""
-    if dataset.chunks is None or len(dataset.shape) != 1 or dataset.dtype.kind not in "fiub":
+def _direct_filters(plist, dtype: np.dtype) -> tuple[int, ...] | None:
+    """The filter pipeline of a chunked dataset if this module can decode its chunks."""
+    if dtype.kind not in "fiub":
         return None
-    plist = dataset.id.get_create_plist()
     filters = tuple(plist.get_filter(i)[0] for i in range(plist.get_nfilters()))
     return filters if set(filters) <= {DEFLATE, SHUFFLE} else None
 
@@ -172,55 +180,52 @@ def _decode(raw: bytes, mask: int, filters: tuple[int, ...], dtype, chunk_len: i
 # --------------------------------------------------------------------------- searching
 
 
-def _search(column: Column, value: float, side: str, sign: int) -> int:
+def _search(column: Column, value: float, side: str, sign: int, first: int) -> int:
     """``numpy.searchsorted(sign * column, value, side)``, reading as few chunks as it can.
 
-    Interpolation search over chunks (latitude grows nearly linearly with the index),
-    with a bisection step whenever a probe did not halve the chunks left. Raises
-    NotMonotonic if a chunk read contradicts the order.
+    Starts at chunk ``first``; each chunk read tells the local slope of the values, from
+    which the next chunk is extrapolated (latitude changes smoothly along a track), and
+    after a few probes it bisects, so it never reads more than about ``2 log2(n_chunks)``
+    chunks. Raises NotMonotonic if a chunk read contradicts the order.
     """
     lo_k, hi_k = 0, column.n_chunks - 1  # the answer lies in chunks lo_k..hi_k, or after
-    before = (-1, -np.inf)  # (index, value) of the last known element before the answer
-    after = (column.size, np.inf)  # ... and of the first known element at or after it
-    probes, bisect = [lo_k, hi_k], False
+    before, after = -np.inf, np.inf  # the last value known before it, the first after
+    k, probes = first, 0
     while lo_k <= hi_k:
-        if probes:
-            k = probes.pop(0)
-        elif bisect:
-            k = (lo_k + hi_k) // 2
-        else:
-            k = _interpolate(before, after, value, column.chunk_len)
-            k = (lo_k + hi_k) // 2 if k is None else k
-        k, width = min(max(k, lo_k), hi_k), hi_k - lo_k
+        k, probes = min(max(k, lo_k), hi_k), probes + 1
         values = sign * column.chunk(k)
-        if np.any(values[1:] < values[:-1]) or values[0] < before[1] or values[-1] > after[1]:
-            raise NotMonotonic(f"{column.dataset.name}: chunk {k} is out of order")
+        if np.any(values[1:] < values[:-1]) or values[0] < before or values[-1] > after:
+            raise NotMonotonic(f"{column.name}: chunk {k} is out of order")
         inside = int(np.searchsorted(values, value, side))
         base = k * column.chunk_len
-        if inside == values.size:  # the whole chunk comes before the answer
-            lo_k, before = k + 1, (base + values.size - 1, values[-1])
-        elif inside == 0:  # the whole chunk comes at or after it
-            hi_k, after = k - 1, (base, values[0])
-        else:
+        if 0 < inside < values.size:
             return base + inside
-        bisect = (hi_k - lo_k) > width // 2
+        if inside == values.size:  # the whole chunk comes before the answer
+            lo_k, before = k + 1, values[-1]
+        else:  # the whole chunk comes at or after it
+            hi_k, after = k - 1, values[0]
+        guess = _extrapolate(values, base, value, column.chunk_len)
+        k = (lo_k + hi_k) // 2 if guess is None or probes > 3 else guess
     return min(lo_k * column.chunk_len, column.size)
 
 
-def _interpolate(before: tuple, after: tuple, value: float, chunk_len: int) -> int | None:
-    """The chunk where ``value`` would be if values grew linearly between two known points
-    (None when the two do not say)."""
-    (i0, v0), (i1, v1) = before, after
-    if not (np.isfinite(v0) and np.isfinite(v1)) or v1 <= v0:
+def _extrapolate(values: np.ndarray, base: int, value: float, chunk_len: int) -> int | None:
+    """The chunk where ``value`` would be if values went on at this chunk's mean slope."""
+    if values.size < 2 or not values[-1] > values[0]:
         return None
-    return int((i0 + (value - v0) / (v1 - v0) * (i1 - i0)) // chunk_len)
+    step = (values[-1] - values[0]) / (values.size - 1)
+    return int((base + (value - values[0]) / step) // chunk_len)
 
 
-def latitude_band(lat: Column, south: float, north: float) -> Range:
+def latitude_band(
+    lat: Column, south: float, north: float, near: tuple[float, float, bool] | None = None
+) -> Range:
     """Index range ``[lo, hi)`` of the segments with ``south <= lat <= north``.
 
     Assumes latitude is monotonic (either way) along the dataset, and reads only the
-    chunks the search needs (the first, the last and a few between).
+    chunks the search needs: with ``near`` (where the band lies as fractions of the
+    dataset, and whether latitude increases, e.g. from another beam of the granule), often
+    just the chunks holding the band's two edges; without it, also the first and last.
 
     Raises
     ------
@@ -229,10 +234,19 @@ def latitude_band(lat: Column, south: float, north: float) -> Range:
     """
     if lat.size == 0:
         return 0, 0
-    first, last = lat.chunk(0)[0], lat.chunk(lat.n_chunks - 1)[-1]
-    if last >= first:  # increasing: ascending pass
-        return _search(lat, south, "left", 1), _search(lat, north, "right", 1)
-    return _search(lat, -north, "left", -1), _search(lat, -south, "right", -1)
+    if near is None:
+        first, last = lat.chunk(0)[0], lat.chunk(lat.n_chunks - 1)[-1]
+        increasing = bool(last >= first)
+        span = (last - first) or 1.0
+        low, high = sorted(((south - first) / span, (north - first) / span))
+    else:
+        low, high, increasing = near
+    starts = [int(np.clip(f, 0, 1) * (lat.size - 1)) // lat.chunk_len for f in (low, high)]
+    if increasing:
+        return (_search(lat, south, "left", 1, starts[0]),
+                _search(lat, north, "right", 1, starts[1]))  # fmt: skip
+    return (_search(lat, -north, "left", -1, starts[0]),
+            _search(lat, -south, "right", -1, starts[1]))  # fmt: skip
 
 
 def runs(mask: np.ndarray, offset: int = 0) -> list[Range]:
@@ -269,38 +283,58 @@ def pad_and_merge(ranges: Sequence[Range], size: int, chunk_len: int, pad: int =
     return [(a, b) for a, b in merged]
 
 
-def rows_in_box(lat: Column, lon: Column, bbox: BBox, monotonic: bool) -> list[Range]:
-    """Index ranges holding every segment inside ``bbox`` (and no segment outside it).
+class BoxSearch:
+    """Finds, beam after beam of one granule, the rows that may lie in a box.
+
+    Each beam's latitude search starts where the previous beam's band was (the beams of
+    a granule run side by side, a few km apart), so that it often reads only the chunks
+    at the band's edges, which the final read needs anyway.
 
     Parameters
     ----------
-    lat, lon : Column
-        The beam's latitude and longitude (best made with ``keep=True``, so that the final
-        read reuses the chunks decoded here).
     bbox : BBox
         The area.
     monotonic : bool
-        Whether latitude may be assumed monotonic (not in the polar-turn regions). If a chunk
-        read contradicts it, the whole latitude is read instead.
-
-    Returns
-    -------
-    list of (int, int)
-        Increasing ``[start, stop)`` ranges of the segments :meth:`BBox.contains` accepts.
+        Whether latitude may be assumed monotonic along each beam (any granule region but
+        the polar turns, 4 and 11). If a chunk read contradicts it, the whole latitude of
+        that beam is read instead.
     """
-    lo, hi = 0, lat.size
-    if monotonic:
-        try:
-            lo, hi = latitude_band(lat, bbox.south, bbox.north)
-        except NotMonotonic:
-            lo, hi = 0, lat.size
-    band = lat.read(lo, hi)
-    in_band = runs((band >= bbox.south) & (band <= bbox.north), offset=lo)
-    ranges: list[Range] = []
-    for start, stop in in_band:  # longitude only where latitude is in the band
-        inside = bbox.contains(lon.read(start, stop), band[start - lo : stop - lo])
-        ranges += runs(inside, offset=start)
-    return ranges
+
+    def __init__(self, bbox: BBox, monotonic: bool) -> None:
+        self.bbox, self.monotonic = bbox, monotonic
+        self._near: tuple[float, float, bool] | None = None
+
+    def rows(self, lat: Column, lon: Column) -> list[Range]:
+        """Increasing ``[start, stop)`` ranges holding every segment :meth:`BBox.contains`
+        accepts, and no other (``lat``/``lon`` best made with ``keep=True``, so that the
+        final read reuses the chunks decoded here)."""
+        box = self.bbox
+        lo, hi = 0, lat.size
+        if self.monotonic and lat.size > 1:
+            try:
+                lo, hi = latitude_band(lat, box.south, box.north, self._near)
+            except NotMonotonic:
+                lo, hi = 0, lat.size
+            else:
+                self._remember(lat, lo, hi)
+        band = lat.read(lo, hi)
+        ranges: list[Range] = []
+        for start, stop in runs((band >= box.south) & (band <= box.north), offset=lo):
+            # longitude only where latitude is in the band
+            inside = box.contains(lon.read(start, stop), band[start - lo : stop - lo])
+            ranges += runs(inside, offset=start)
+        return ranges
+
+    def _remember(self, lat: Column, lo: int, hi: int) -> None:
+        """Where this beam's band was, for the next beam's first guess."""
+        if hi > lo + 1:
+            values = lat.read(lo, lo + 1)[0], lat.read(hi - 1, hi)[0]
+            self._near = (lo / lat.size, hi / lat.size, bool(values[1] >= values[0]))
+
+
+def rows_in_box(lat: Column, lon: Column, bbox: BBox, monotonic: bool) -> list[Range]:
+    """The rows of one beam that may lie in ``bbox``: :meth:`BoxSearch.rows` of a new search."""
+    return BoxSearch(bbox, monotonic).rows(lat, lon)
 
 
 # --------------------------------------------------------------------------- one beam
@@ -345,13 +379,14 @@ class BeamColumns:
             line naming the beam, the variable and the problem.
         """
         lis = group["land_ice_segments"]
-        size = _check_shape(lis.get("latitude"), beam, "latitude", None)
         columns = {}
         for name, path in COPIED_VARIABLES.items():
-            dataset = lis.get(path)
-            if dataset is not None:
-                _check_shape(dataset, beam, path, size)
-                columns[name] = Column(dataset, keep=name in ("lat", "lon"))
+            dsid = _open_dataset(lis, path, beam)
+            if dsid is not None:
+                columns[name] = Column(dsid, keep=name in ("lat", "lon"))
+        size = _check_shape(columns["lat"], beam, "latitude", None)
+        for name, column in columns.items():
+            _check_shape(column, beam, COPIED_VARIABLES[name], size)
         absent = [name for name in COPIED_VARIABLES if name not in columns]
         return cls(beam=beam, size=size, columns=columns, absent=absent)
 
@@ -380,20 +415,28 @@ class BeamColumns:
         return sum(c.bytes_read for c in self.columns.values())
 
 
-def _check_shape(dataset, beam: str, path: str, size: int | None) -> int:
+def _open_dataset(lis: h5py.Group, path: str, beam: str) -> h5py.h5d.DatasetID | None:
+    """The low-level dataset at ``path`` below ``lis``; None if absent, LayoutError if a group."""
+    try:
+        return h5py.h5d.open(lis.id, path.encode())
+    except KeyError:  # absent, or not a dataset
+        if path in lis:
+            raise LayoutError(
+                f"{beam}/land_ice_segments/{path} is a group, not a dataset"
+            ) from None
+        return None
+
+
+def _check_shape(column: Column, beam: str, path: str, size: int | None) -> int:
     """The dataset's length, or LayoutError if it is not a 1-D array of numbers of ``size``."""
     where = f"{beam}/land_ice_segments/{path}"
-    if not isinstance(dataset, h5py.Dataset):
-        raise LayoutError(f"{where} is a group, not a dataset")
-    if dataset.dtype.kind not in "fiub":
-        raise LayoutError(f"{where} holds {_kind(dataset.dtype)}, not numbers")
-    if len(dataset.shape) != 1:
-        raise LayoutError(f"{where} has shape {dataset.shape}, not one value per segment")
-    if size is not None and dataset.shape[0] != size:
-        raise LayoutError(
-            f"{where} has {dataset.shape[0]} values but latitude has {size} (truncated?)"
-        )
-    return int(dataset.shape[0])
+    if column.dtype.kind not in "fiub":
+        raise LayoutError(f"{where} holds {_kind(column.dtype)}, not numbers")
+    if len(column.shape) != 1:
+        raise LayoutError(f"{where} has shape {column.shape}, not one value per segment")
+    if size is not None and column.size != size:
+        raise LayoutError(f"{where} has {column.size} values but latitude has {size} (truncated?)")
+    return column.size
 
 
 def _kind(dtype: np.dtype) -> str:
