@@ -10,7 +10,7 @@ the code is chosen from the data (:func:`epsg_for_latitudes`) unless one is forc
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
 
 import numpy as np
 import numpy.typing as npt
@@ -22,11 +22,12 @@ EPSG_NORTH = 3413
 
 
 def transformer(epsg: int = EPSG_SOUTH):
-    """A pyproj Transformer from WGS84 lon/lat to ``epsg``, built once per process.
+    """A pyproj Transformer from WGS84 lon/lat to ``epsg``, built once per process and thread.
 
     ``always_xy=True`` keeps the (longitude, latitude) -> (x, y) order whatever the CRS
     axis order says. Building a transformer costs milliseconds, transforming 10 M points
-    about a second: build once, reuse.
+    about a second: build once, reuse. pyproj advises against sharing one between threads
+    (a Dask worker may run several reductions at once), so each thread gets its own.
 
     Parameters
     ----------
@@ -36,23 +37,24 @@ def transformer(epsg: int = EPSG_SOUTH):
     Returns
     -------
     pyproj.Transformer
-        The same object on every call with the same code.
+        The same object on every call with the same code, in one thread.
 
     Examples
     --------
     >>> transformer() is transformer(EPSG_SOUTH)
     True
     """
-    # One cache key per code: lru_cache alone would build again for transformer() after
-    # transformer(3031), as it keys on how the arguments were passed.
-    return _cached_transformer(int(epsg))
+    # One cache key per code, as an int: transformer() and transformer("3031") are the same.
+    cache = _per_thread.__dict__.setdefault("transformers", {})
+    code = int(epsg)
+    if code not in cache:
+        from pyproj import Transformer
+
+        cache[code] = Transformer.from_crs("EPSG:4326", f"EPSG:{code}", always_xy=True)
+    return cache[code]
 
 
-@lru_cache(maxsize=8)
-def _cached_transformer(epsg: int):
-    from pyproj import Transformer
-
-    return Transformer.from_crs("EPSG:4326", f"EPSG:{epsg}", always_xy=True)
+_per_thread = threading.local()
 
 
 def check_epsg(epsg: int) -> int:

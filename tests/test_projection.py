@@ -85,3 +85,12 @@ def test_an_unknown_or_unprojected_code_is_refused():
     for bad in (4326, 999999, "abc"):
         with pytest.raises(ValueError, match="EPSG:"):
             check_epsg(bad)
+
+
+def test_each_thread_gets_its_own_transformer():
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        theirs = pool.submit(transformer, EPSG_NORTH).result()
+        assert pool.submit(transformer, EPSG_NORTH).result() is theirs
+    assert transformer(EPSG_NORTH) is not theirs
