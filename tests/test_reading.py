@@ -3,6 +3,8 @@ area-aware reads against whole reads (the same outputs, value for value, fewer b
 
 from __future__ import annotations
 
+import io
+
 import h5py
 import numpy as np
 import pytest
@@ -224,3 +226,42 @@ def test_without_a_box_read_ahead_gives_the_same_outputs(full_granules, tmp_path
     for file, arrays in one.items():
         for var in OUTPUT_VARIABLES:
             np.testing.assert_array_equal(two[file][var], arrays[var], err_msg=var)
+
+
+class CountingFile(io.FileIO):
+    """A file object that counts the bytes h5py reads through it."""
+
+    bytes_read = 0
+
+    def readinto(self, buffer):
+        n = super().readinto(buffer)
+        self.bytes_read += n or 0
+        return n
+
+
+def test_chunks_fetched_elsewhere_are_read_without_touching_the_file(full_granules):
+    from helpers.reduce.reading import BeamColumns, BoxSearch, pad_and_merge
+
+    path = full_granules[0]
+    with CountingFile(path) as raw_file, h5py.File(raw_file, "r") as f:
+        beam = next(b for b in ("gt1l", "gt1r", "gt2l") if b in f)
+        columns = BeamColumns.open(f[beam], beam)
+        lat = columns.columns["lat"]
+        rows = pad_and_merge(BoxSearch(BBox(*PIG_BBOX), True).rows(lat, columns.columns["lon"]),
+                             columns.size, lat.chunk_len)  # fmt: skip
+        plan = columns.plan(rows)
+        assert plan and all(k < columns.columns[n].n_chunks for n, k in plan)
+        # Fetch every planned chunk's bytes at once, here with plain reads of the file.
+        with open(path, "rb") as plain:
+            for name, k in plan:
+                offset, size, mask = columns.columns[name].locate(k)
+                plain.seek(offset)
+                columns.columns[name].supply(k, plain.read(size), mask)
+        before = raw_file.bytes_read
+        got = columns.read(rows)
+        assert raw_file.bytes_read - before < 10_000  # metadata at most, no chunk data
+    with h5py.File(path) as f:
+        lis = f[f"{beam}/land_ice_segments"]
+        index = np.concatenate([np.arange(a, b) for a, b in rows])
+        np.testing.assert_array_equal(got["h_li"], lis["h_li"][()][index])
+        np.testing.assert_array_equal(got["q_flag"], lis["atl06_quality_summary"][()][index])

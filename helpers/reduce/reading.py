@@ -96,6 +96,7 @@ class Column:
         self._filters = _direct_filters(plist, self.dtype) if chunked else None
         self._keep = keep
         self._cache: dict[int, np.ndarray] = {}
+        self._supplied: dict[int, tuple[int, bytes]] = {}
         self.chunks_read = 0
         self.bytes_read = 0
 
@@ -112,6 +113,24 @@ class Column:
             if self._keep:
                 self._cache[k] = values
         return values
+
+    def chunks_for(self, ranges: Sequence[Range]) -> list[int]:
+        """Indices of the chunks that reading ``ranges`` needs and that are not at hand."""
+        needed = {k for a, b in ranges for k in range(a // self.chunk_len, -(-b // self.chunk_len))}
+        return sorted(needed - self._cache.keys() - self._supplied.keys())
+
+    def locate(self, k: int) -> tuple[int, int, int] | None:
+        """Where chunk ``k``'s stored bytes are: ``(byte offset, size, filter mask)``; None if
+        it is not stored or not decoded here (read through h5py instead)."""
+        if self._filters is None:
+            return None
+        info = self.id.get_chunk_info_by_coord((k * self.chunk_len,))
+        return None if info.byte_offset is None else (info.byte_offset, info.size, info.filter_mask)
+
+    def supply(self, k: int, raw: bytes, mask: int = 0) -> None:
+        """Hand over chunk ``k``'s stored bytes, fetched some other way (e.g. many ranges of a
+        remote file at once, from :meth:`locate`); they are decoded when the chunk is read."""
+        self._supplied[k] = (mask, raw)
 
     def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Values ``[start, stop)`` as a new array (default: all)."""
@@ -139,7 +158,7 @@ class Column:
         self.chunks_read += 1
         if self._filters is not None:
             try:
-                mask, raw = self.id.read_direct_chunk((start,))
+                mask, raw = self._supplied.pop(k, None) or self.id.read_direct_chunk((start,))
             except RuntimeError:  # chunk never written: h5py gives the fill value
                 pass
             else:
@@ -408,6 +427,13 @@ class BeamColumns:
             else:
                 raw[name] = np.full(n, ABSENT_VALUES[name], dtype=OUTPUT_DTYPES[name])
         return raw
+
+    def plan(self, ranges: Sequence[Range] | None = None) -> list[tuple[str, int]]:
+        """``(output name, chunk index)`` of every chunk :meth:`read` of ``ranges`` would
+        fetch: what a remote reader can request at once (:meth:`Column.locate`,
+        :meth:`Column.supply`) instead of one chunk after the other."""
+        ranges = [(0, self.size)] if ranges is None else list(ranges)
+        return [(name, k) for name, c in self.columns.items() for k in c.chunks_for(ranges)]
 
     @property
     def bytes_read(self) -> int:
