@@ -171,6 +171,7 @@ CASES: tuple[Case, ...] = (
     Case("reduce2", "(a) reducer, 2 jobs", reduce_files, n_jobs=2),
     Case("reduce1pq", "(a) reducer, 1 job, Parquet", reduce_files, fmt="parquet"),
     Case("box", "(b) box, 1 job, area-aware reads", reduce_files, bbox=BOX),
+    Case("boxra", "(b) box, 1 job + 1 reader thread", reduce_files, bbox=BOX, read_ahead=True),
     Case("boxwhole", "(b) box, 1 job, whole reads", reduce_files, bbox=BOX, area_reads=False),
 )
 
@@ -419,6 +420,7 @@ def print_goals(results: list[dict]) -> None:
           f"{r['reduce1ra']['seconds'] / r['reduce2']['seconds']:.2f}")  # fmt: skip
     print(f"(b) box, area-aware / read-only of whole files = {box:.2f} (goal <= "
           f"{GOAL_BOX_TO_READ})" + _verdict(box, GOAL_BOX_TO_READ, lower_is_better=True))
+    print(f"    with 1 reader thread: {r['boxra']['seconds'] / read_s:.2f}")
     print(f"    stored bytes read: {r['box']['stored_mb'] / r['read']['stored_mb']:.1%} of the "
           f"whole files' variables (whole reads with the same box: "
           f"{r['boxwhole']['seconds'] / read_s:.2f} x read-only)")  # fmt: skip

@@ -265,3 +265,21 @@ def test_chunks_fetched_elsewhere_are_read_without_touching_the_file(full_granul
         index = np.concatenate([np.arange(a, b) for a, b in rows])
         np.testing.assert_array_equal(got["h_li"], lis["h_li"][()][index])
         np.testing.assert_array_equal(got["q_flag"], lis["atl06_quality_summary"][()][index])
+
+
+def test_area_reads_on_real_granules_give_the_outputs_of_a_whole_read(real_data, tmp_path):
+    for granule in sorted(real_data.glob("*.h5")):
+        with h5py.File(granule) as f:
+            lat = np.concatenate([f[f"{b}/land_ice_segments/latitude"][()]
+                                  for b in ("gt1l", "gt1r", "gt2l") if b in f])  # fmt: skip
+        low, high = np.quantile(lat, [0.3, 0.6])
+        bbox = BBox(-180.0, float(low), 180.0, float(high))
+        for name, area in (("whole", False), ("area", True)):
+            result = reduce_granule(granule, tmp_path / name, ReduceOptions(bbox=bbox,
+                                                                           area_reads=area))
+            assert result.status == "done", result
+    want, got = _snapshot(tmp_path / "whole"), _snapshot(tmp_path / "area")
+    assert got.keys() == want.keys() and len(want) >= 8
+    for file, arrays in want.items():
+        for var in OUTPUT_VARIABLES:
+            np.testing.assert_array_equal(got[file][var], arrays[var], err_msg=(file, var))
