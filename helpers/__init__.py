@@ -6,7 +6,7 @@ Pure utilities (numpy in, numpy out; they import nothing above them):
 - :mod:`helpers.gpstime`    GPS time, UTC and decimal years (leap seconds, no network)
 - :mod:`helpers.granules`   ATL06 file names, beams and granule regions
 - :mod:`helpers.bbox`       ``[W, S, E, N]`` boxes, across the antimeridian too
-- :mod:`helpers.projection` lon/lat to polar stereographic with one cached pyproj Transformer
+- :mod:`helpers.projection` lon/lat to polar stereographic: EPSG:3031 south, 3413 north
 - :mod:`helpers.tracks`     ascending/descending, point by point
 - :mod:`helpers.fileio`     atomic writes
 
@@ -14,7 +14,8 @@ The reducer and the loader (they import only the utilities; the loader takes its
 from :mod:`helpers.reduce.variables`):
 
 - :mod:`helpers.reduce`     the reducer (``python -m helpers.reduce``, ``readatl06``): one
-  granule in :mod:`~helpers.reduce.granule`, many in :mod:`~helpers.reduce.run`
+  granule in :mod:`~helpers.reduce.granule`, read by HDF5 chunk in
+  :mod:`~helpers.reduce.reading`, many in :mod:`~helpers.reduce.run`
 - :mod:`helpers.load`       reduced outputs as one lazy dask DataFrame
 
 The faces (what the notebooks call):
