@@ -91,3 +91,16 @@ def test_malformed_granules_are_named_and_the_others_reduce(reference_granule, r
     for (_, reason), line in zip(BREAKAGES.values(), sorted(failures), strict=True):
         assert line.endswith(reason), line
     assert list((tmp_path / "out").glob(f"{good.stem}_gt1*.h5"))
+
+
+def test_rgt_found_nowhere_is_named(reference_granule, tmp_path):
+    renamed = tmp_path / "my granule.h5"  # a name that does not follow the convention
+    shutil.copy(reference_granule, renamed)
+    renamed.chmod(0o644)
+    with h5py.File(renamed, "r+") as f:
+        del f["orbit_info/rgt"]
+    [failed] = reduce_granules([renamed], tmp_path / "out", progress=False).failed
+    assert failed.reason == (
+        "orbit_info/rgt absent, and the file name does not give it "
+        "(not ATL06_<time>_<rgt><cycle><region>_<release>_...)"
+    )

@@ -210,9 +210,10 @@ def granule_info(f: h5py.File, name: str = "") -> dict:
     }
     lacking = [key for key in ("rgt", "cycle", "region") if info[key] is None]
     if parsed is None and {"rgt", "cycle"} & set(lacking):
+        paths = {"rgt": "orbit_info/rgt", "cycle": "orbit_info/cycle_number"}
         raise GranuleError(
-            f"orbit_info/{' and '.join(k for k in lacking if k != 'region')} absent, and the "
-            "file name does not give it (not ATL06_<time>_<rgt><cycle><region>_<release>_...)"
+            f"{' and '.join(paths[k] for k in lacking if k in paths)} absent, and the file "
+            "name does not give it (not ATL06_<time>_<rgt><cycle><region>_<release>_...)"
         )
     if parsed is not None and lacking:
         info.update({k: getattr(parsed, k) for k in lacking})
