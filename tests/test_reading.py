@@ -98,20 +98,28 @@ def _column(tmp_path, values, chunk):
     steps=st.lists(st.sampled_from([0.0, 0.1, 0.5, 2.0]), min_size=1, max_size=400),
     bounds=st.tuples(st.floats(-10, 60), st.floats(0, 30)),
     descending=st.booleans(),
+    near_at=st.tuples(st.floats(0, 1), st.floats(0, 1)),
 )
 def test_latitude_band_is_numpys_searchsorted(tmp_path_factory, n, chunk, steps, bounds,
-                                              descending):  # fmt: skip
+                                              descending, near_at):  # fmt: skip
     lat = np.cumsum(np.resize(steps, n))  # monotonic, with repeats
     lat = lat[::-1].copy() if descending else lat
     south, north = bounds[0], bounds[0] + bounds[1]
+    inside = np.flatnonzero((lat >= south) & (lat <= north))
     f, column = _column(tmp_path_factory.mktemp("s"), lat, chunk)
     with f:
-        lo, hi = latitude_band(column, south, north)
-        inside = np.flatnonzero((lat >= south) & (lat <= north))
-        if inside.size:
-            assert (lo, hi) == (inside[0], inside[-1] + 1)
-        else:
-            assert lo == hi
+        # No hint; a hint from a beam elsewhere; a hint with the wrong direction.
+        for near in (None, (near_at[0], near_at[1], not descending),
+                     (near_at[0], near_at[1], descending)):  # fmt: skip
+            try:
+                lo, hi = latitude_band(Column(column.id, keep=True), south, north, near)
+            except NotMonotonic:
+                assert near is not None and near[2] == descending and np.ptp(lat) > 0
+                continue
+            if inside.size:
+                assert (lo, hi) == (inside[0], inside[-1] + 1)
+            else:
+                assert lo == hi
 
 
 def test_the_search_reads_few_chunks(tmp_path):

@@ -7,11 +7,16 @@ object), and reads by HDF5 chunk (10,000 segments in ATL06), counting what it fe
   them (deflate, with shuffle for integers) are fetched raw with ``read_direct_chunk``
   and decoded here, with ISA-L's inflate when the ``isal`` package is installed (the same
   bytes as zlib, about twice as fast); any other layout or filter is read by h5py slicing.
-- :func:`rows_in_box` finds the index ranges whose segments may lie in a box: along a
+- :class:`BoxSearch` finds the index ranges whose segments may lie in a box: along a
   granule, latitude is monotonic except in the polar-turn regions (4 and 11), so the
-  latitude band is located by interpolation search over chunks, reading a few of them;
-  longitude is read only inside the band; a pass that enters and leaves the box more
-  than once gives several ranges.
+  latitude band is located by a search over chunks that extrapolates from each chunk it
+  reads, starting where the previous beam's band was (often only the band's two edge
+  chunks are read); longitude is read only inside the band; a pass that enters and leaves
+  the box more than once gives several ranges. If latitude turns out not to be monotonic,
+  all of it is read instead.
+- :meth:`BeamColumns.plan`, :meth:`Column.locate` and :meth:`Column.supply` let a remote
+  reader fetch every chunk a read needs at once (their byte ranges are known) instead of
+  one request per chunk.
 - :class:`BeamColumns` checks a beam's layout before anything is read (core variables
   present, 1-D numbers, all of one length) and reads the copied variables over ranges of
   rows, filling the optional variables that the granule lacks.
@@ -253,6 +258,12 @@ def latitude_band(
     """
     if lat.size == 0:
         return 0, 0
+    if near is not None:  # check the hinted direction on the chunk the search starts with
+        start = lat.chunk(int(np.clip(near[0], 0, 1) * (lat.size - 1)) // lat.chunk_len)
+        if start[-1] == start[0]:
+            near = None  # a flat chunk says nothing: use the ends
+        elif (start[-1] > start[0]) != near[2]:
+            raise NotMonotonic(f"{lat.name}: latitude runs the other way than the hint")
     if near is None:
         first, last = lat.chunk(0)[0], lat.chunk(lat.n_chunks - 1)[-1]
         increasing = bool(last >= first)
