@@ -144,6 +144,11 @@ def test_search_order_download_reduce(credentials, http, real_data, tmp_path, ca
     assert "Waiting for NASA Harmony to subset 1 granules" in printed.out
     assert credentials[1] not in printed.out + printed.err
 
+    # The same query again, even through download_earthdata itself: no second order.
+    again = search.earthdata_query(BBOX, DATES)
+    assert order.download_earthdata(again, tmp_path / "earthdata") == files
+    assert len(nasa.orders) == 1
+
     out = tmp_path / "reduced"
     summary = reduce_granules(
         files, out, ReduceOptions(bbox=BBox.from_sequence(BBOX)), progress=False

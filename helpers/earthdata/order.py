@@ -88,6 +88,9 @@ def real_granules(
 def download_earthdata(query, folder: str | os.PathLike | None = None) -> list[Path]:
     """Log in, order a query's granules from Harmony (subset to its area), download, check.
 
+    A complete earlier download of the same query (product, release, area, dates) is
+    returned as it is, with no new order.
+
     Parameters
     ----------
     query : icepyx.Query
@@ -106,11 +109,13 @@ def download_earthdata(query, folder: str | os.PathLike | None = None) -> list[P
         No or refused credentials, no network, an order failed or paused, or fewer granules
         downloaded than found (those stay in the subfolder but are not recorded).
     """
+    bbox, dates, release = query.spatial_extent[1], query.dates, query.product_version
+    done = find_download(earthdata_folder(folder), query.product, bbox, dates, release)
+    if done is not None:
+        return done.paths
     where = require_credentials()
     earthdata_login(where)
-    bbox, dates = query.spatial_extent[1], query.dates
-    target = query_folder(earthdata_folder(folder), query.product, query.product_version,
-                          bbox, dates)  # fmt: skip
+    target = query_folder(earthdata_folder(folder), query.product, release, bbox, dates)
     target.mkdir(parents=True, exist_ok=True)
     found = len(query.avail_granules(ids=True)[0])
     source = _credentials_label(where)
@@ -125,9 +130,7 @@ def download_earthdata(query, folder: str | os.PathLike | None = None) -> list[P
     files, bad = _keep_granules(paths)
     if len(files) < found:
         raise errors.partial_download(job, len(files), found, str(target), bad)
-    record = write_manifest(target, query.product, query.product_version, bbox, dates,
-                            files, [job])  # fmt: skip
-    return record.paths
+    return write_manifest(target, query.product, release, bbox, dates, files, [job]).paths
 
 
 def _credentials_label(where: str) -> str:
