@@ -84,6 +84,8 @@ class FakeNasa:
         What Harmony reports it is working on; default ``len(granules)``.
     job_errors : list of str
         Messages in the job document's ``errors``.
+    harmony_authorized : bool
+        False: Earthdata Login refuses Harmony's OAuth sign-in (401) for these credentials.
     """
 
     credentials: tuple[str, str]
@@ -93,6 +95,7 @@ class FakeNasa:
     states: list[str] = field(default_factory=lambda: ["running", "successful"])
     num_input_granules: int | None = None
     job_errors: list[str] = field(default_factory=list)
+    harmony_authorized: bool = True
     job_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     orders: list[dict] = field(default_factory=list)
     token_requests: list[str] = field(default_factory=list)
@@ -281,7 +284,7 @@ class FakeNasa:
         return 200, {"Content-Type": "application/json"}, json.dumps(token)
 
     def _authorize(self, request):
-        if not self._basic_ok(request):
+        if not (self._basic_ok(request) and self.harmony_authorized):
             return 401, {"Content-Type": "text/html"}, "<html>Unauthorized</html>"
         code = secrets.token_hex(8)
         return 302, {"Location": f"{HARMONY}/oauth2/redirect?code={code}"}, ""

@@ -324,6 +324,13 @@ def test_refused_login_shows_no_server_text_or_secret(credentials, http, tmp_pat
     assert "invalid_credentials" not in shown and nasa.token_requests and not nasa.orders
 
 
+def test_harmony_refusing_the_login_is_a_refusal_too(credentials, http, tmp_path):
+    nasa = FakeNasa(credentials, granules=[NAME_007], harmony_authorized=False).install(http)
+    message = _failure(tmp_path)
+    assert message.startswith("NASA Harmony refused the credentials from the environment")
+    assert credentials[1] not in message and not nasa.orders
+
+
 def test_no_network(credentials, http, tmp_path):
     message = _failure(tmp_path)
     assert message.startswith("Cannot reach NASA's CMR catalogue (no network?).")

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import netrc
 import os
+import platform
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,16 +24,21 @@ ENVIRONMENT = "environment"
 NETRC = "netrc"
 
 
+def _default_netrc_name() -> str:
+    return "_netrc" if platform.system() == "Windows" else ".netrc"
+
+
 def netrc_path() -> Path:
-    """The netrc file earthaccess reads: ``$NETRC`` if set and not empty, else ``~/.netrc``."""
+    """The netrc file earthaccess reads: ``$NETRC`` if set and not empty, else ``~/.netrc``
+    (``~/_netrc`` on Windows)."""
     env = os.environ.get("NETRC")
-    return Path(env) if env else Path.home() / ".netrc"
+    return Path(env) if env else Path.home() / _default_netrc_name()
 
 
 def netrc_label(path: Path | None = None) -> str:
     """How messages name the netrc file: ``~/.netrc``, or the path ``$NETRC`` gives."""
     path = path or netrc_path()
-    return "~/.netrc" if not os.environ.get("NETRC") else str(path)
+    return f"~/{_default_netrc_name()}" if not os.environ.get("NETRC") else str(path)
 
 
 def earthdata_credentials() -> str | None:

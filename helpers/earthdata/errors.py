@@ -67,10 +67,15 @@ def no_network(service: str) -> DataSourceError:
 
 def unknown_release(product: str, release: str, releases: Sequence[str]) -> DataSourceError:
     """The asked release is not among those CMR offers (e.g. release 006, retired in 2026)."""
-    offered = ", ".join(releases) if releases else "none"
-    latest = releases[-1] if releases else "007"
+    if not releases:
+        return DataSourceError(
+            f"NASA's CMR offers no release of {product} at all right now.",
+            "check the product name, or try again later (CMR may be having trouble)",
+        )
+    latest = releases[-1]
     return DataSourceError(
-        f"{product} release {release} is not offered by NASA's CMR (releases offered: {offered}).",
+        f"{product} release {release} is not offered by NASA's CMR (releases offered: "
+        f"{', '.join(releases)}).",
         f"ask for one of those (version='{latest}' or {VERSION_ENV}={latest}), or leave the "
         "release unset to get the latest",
     )
@@ -110,10 +115,11 @@ def netrc_unreadable(netrc: str, reason: str, fix: str) -> DataSourceError:
     return DataSourceError(f"{netrc} cannot be used: {reason}.", fix)
 
 
-def login_refused(source: str) -> DataSourceError:
-    """Earthdata Login said no to the credentials (the server's reply is not repeated)."""
+def login_refused(source: str, service: str = "NASA Earthdata Login") -> DataSourceError:
+    """Earthdata Login (or Harmony, through it) said no to the credentials; the server's
+    reply is not repeated."""
     return DataSourceError(
-        f"NASA Earthdata Login refused the credentials from {source}.",
+        f"{service} refused the credentials from {source}.",
         f"check the user name and password by logging in at https://{EARTHDATA_LOGIN_HOST}, "
         "correct them where they are set, and run this again",
     )

@@ -151,7 +151,7 @@ def _harmony_errors(job: str, source: str) -> Iterator[None]:
     except (requests.ConnectionError, requests.Timeout):
         raise errors.no_network(HARMONY) from None
     except (BadAuthentication, AuthenticationError):
-        raise errors.login_refused(source) from None
+        raise errors.login_refused(source, HARMONY) from None
     except requests.HTTPError as err:
         code = err.response.status_code if err.response is not None else "error"
         raise errors.order_failed(job, "refused", f"HTTP {code}") from None
