@@ -114,10 +114,11 @@ def earthdata_query(
     DataSourceError
         No network; the release is not offered; CMR rejects the search; nothing found.
     """
-    import icepyx as ipx
     import requests
 
-    release = resolve_release(product, version)
+    release = resolve_release(product, version)  # before icepyx's slow import: fails fast offline
+    import icepyx as ipx
+
     try:
         query = ipx.Query(product, list(bbox), list(dates), version=release)
     except (requests.ConnectionError, requests.Timeout):
