@@ -190,19 +190,15 @@ def along_track_bins(x: np.ndarray, y: np.ndarray, bin_m: float) -> np.ndarray:
 
 
 class TrackBin(NamedTuple):
-    """One along-track bin of one RGT and beam pair.
+    """One along-track bin of one RGT and beam pair (fields documented one by one below)."""
 
-    Attributes
-    ----------
-    rgt, pair, bin : int
-        Reference ground track, beam pair (1-3) and bin number along the track.
-    rows : numpy.ndarray of int
-        Positions of the bin's points in the frame (for ``.iloc`` or numpy), in its order.
-    """
-
+    #: Reference ground track.
     rgt: int
+    #: Beam pair (1-3).
     pair: int
+    #: Bin number along the track, from 0 at one end.
     bin: int
+    #: Positions of the bin's points in the frame (for ``.iloc`` or numpy), in its order.
     rows: np.ndarray
 
 
