@@ -34,7 +34,9 @@ from helpers.reduce.granule import (
 from helpers.reduce.outputs import RECORDS, is_finished
 from helpers.reduce.run import RunSummary, find_inputs, reduce_granules
 from helpers.reduce.variables import (
+    ABSENT_VALUES,
     COPIED_VARIABLES,
+    CORE_VARIABLES,
     DERIVED_VARIABLES,
     MAX_ABS_HEIGHT_M,
     OUTPUT_DTYPES,
@@ -42,7 +44,9 @@ from helpers.reduce.variables import (
 )
 
 __all__ = [
+    "ABSENT_VALUES",
     "COPIED_VARIABLES",
+    "CORE_VARIABLES",
     "DERIVED_VARIABLES",
     "MAX_ABS_HEIGHT_M",
     "OUTPUT_DTYPES",
