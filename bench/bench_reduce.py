@@ -83,7 +83,7 @@ BOX = (-115.0, -77.0, -85.0, -74.0)
 #: Profile repetitions (the median of each phase is reported).
 PROFILE_REPEATS = 3
 PROFILE_CASE = "profile"
-PACKAGES = ("numpy", "h5py", "pyproj", "joblib", "pyarrow")
+PACKAGES = ("numpy", "h5py", "isal", "pyproj", "joblib", "pyarrow")
 
 
 # --------------------------------------------------------------------------- cases
