@@ -328,6 +328,22 @@ class BoxSearch:
         Whether latitude may be assumed monotonic along each beam (any granule region but
         the polar turns, 4 and 11). If a chunk read contradicts it, the whole latitude of
         that beam is read instead.
+
+    Examples
+    --------
+    A descending pass of 1,000 segments in chunks of 100, and a box holding 40 of them:
+
+    >>> import io
+    >>> buffer = io.BytesIO()
+    >>> with h5py.File(buffer, "w") as f:
+    ...     _ = f.create_dataset("lat", data=np.linspace(-60, -80, 1000), chunks=(100,))
+    ...     _ = f.create_dataset("lon", data=np.full(1000, -100.0), chunks=(100,))
+    >>> with h5py.File(buffer, "r") as f:
+    ...     lat, lon = Column(f["lat"], keep=True), Column(f["lon"], keep=True)
+    ...     BoxSearch(BBox(-101, -75.8, -99, -75.0), monotonic=True).rows(lat, lon)
+    ...     lat.chunks_read, lon.chunks_read  # of 10 each: the first, the last, the band
+    [(750, 790)]
+    (3, 1)
     """
 
     def __init__(self, bbox: BBox, monotonic: bool) -> None:
