@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,8 +13,24 @@ from helpers.reduce.granule import ReduceOptions
 from helpers.reduce.run import reduce_granules
 
 
+class NumberArgumentParser(argparse.ArgumentParser):
+    """An argument parser that reads ``-inf``, ``-1e3`` or ``-.5`` as numbers, not options.
+
+    argparse takes an argument for an option when it starts with ``-`` and is not a
+    plain negative number (``-5``, ``-5.0``); so ``-b -102 -76 -98 -inf`` would fail with
+    "expected 4 arguments". Our options are all letters, so nothing else starts with ``-``
+    and a digit, a dot, ``inf`` or ``nan``.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = re.compile(
+            r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE
+        )
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = NumberArgumentParser(
         prog="python -m helpers.reduce",
         description=(
             "Reduce ATL06 granules: keep segments with atl06_quality_summary == 0, "
@@ -72,7 +89,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point; returns 0 when every granule succeeded, else 1 (2: usage)."""
+    """Command-line entry point; returns 0 when every granule succeeded, else 1 (2: usage).
+
+    Exits with 2 and one line for what is wrong before any granule is reduced (arguments,
+    no granules, an output folder that cannot be written or holds outputs made with other
+    options, an unreachable scheduler), and with 130 when interrupted (Ctrl-C).
+    """
     parser = _parser()
     args = parser.parse_args(argv)
     try:
@@ -91,5 +113,3 @@ def main(argv: Sequence[str] | None = None) -> int:
                          f"(temporary *{PARTIAL_SUFFIX} files are ignored)\n")  # fmt: skip
     print(summary.report())
     return 1 if summary.failed else 0
-
-
