@@ -42,8 +42,11 @@ def test_outputs_renamed_by_a_user_still_load_with_their_granule_fields(outputs,
     want = open_reduced([h5, parquet], columns=COLUMNS).compute()
     assert len(got) == len(want) > 0
     for column in COLUMNS:
-        np.testing.assert_array_equal(np.sort(got[column].astype(str).to_numpy()),
-                                      np.sort(want[column].astype(str).to_numpy()), column)
+        np.testing.assert_array_equal(
+            np.sort(got[column].astype(str).to_numpy()),
+            np.sort(want[column].astype(str).to_numpy()),
+            column,
+        )
 
 
 def _damage(folder, tmp_path):

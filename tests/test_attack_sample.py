@@ -85,8 +85,11 @@ def test_readers_never_miss_a_file_while_the_sample_is_regenerated(tmp_path, sma
     folder = tmp_path / "s"
     generate_sample(folder, small_config, n_jobs=1, progress=False)
     errors, reads = [], 0
-    regenerate = threading.Thread(target=generate_sample, args=(folder, small_config),
-                                  kwargs={"n_jobs": 1, "force": True, "progress": False})
+    regenerate = threading.Thread(
+        target=generate_sample,
+        args=(folder, small_config),
+        kwargs={"n_jobs": 1, "force": True, "progress": False},
+    )
     regenerate.start()
     while regenerate.is_alive() or reads == 0:
         for path in sample_files(folder):

@@ -37,7 +37,9 @@ def _parser() -> argparse.ArgumentParser:
             "|h_li| < 10 km and inside the bounding box; add GPS time (t_gps), UTC decimal "
             "year (t_year), EPSG:3031 x/y and an ascending flag (is_asc); write one file per "
             "granule and beam, <granule>_<beam>.h5 (or one Parquet file per granule). "
-            "Finished granules are skipped on re-runs; broken files are named and skipped."
+            "Finished granules are skipped on re-runs; broken files are named and skipped; "
+            "an output folder holding outputs made with another box or format is refused "
+            "unless --overwrite."
         ),
         epilog="Example: python -m helpers.reduce data/ -o build/reduced "
         "-b -102 -76 -98 -74.5 -n 2",
@@ -63,7 +65,8 @@ def _parser() -> argparse.ArgumentParser:
         "--jobs",
         type=int,
         default=1,
-        help="granules reduced in parallel on this machine (default 1)",
+        help="granules reduced in parallel on this machine (default 1; at most one per "
+        "available CPU)",
     )
     parser.add_argument(
         "--format",
@@ -73,7 +76,9 @@ def _parser() -> argparse.ArgumentParser:
         "Parquet file per granule with a beam column",
     )
     parser.add_argument(
-        "--overwrite", action="store_true", help="redo granules that are already finished"
+        "--overwrite",
+        action="store_true",
+        help="redo granules that are already finished, replacing all their old outputs",
     )
     parser.add_argument(
         "--scheduler",

@@ -264,7 +264,7 @@ def _reduce_unless_finished(source, outdir, stem, options, result) -> None:
     _reduce_and_write(source, outdir, stem, options, result, made_by)
     if result.status == "failed" and state in (OTHER_INPUT, OTHER_OPTIONS):
         remove_granule_outputs(outdir, stem)  # never leave outputs of other options behind
-        result.notes.append(f"its outputs of {state} were removed")
+        result.notes.append(f"its old outputs ({state}) were removed")
 
 
 def _reduce_and_write(source, outdir, stem, options, result, made_by) -> None:

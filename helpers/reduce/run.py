@@ -249,8 +249,10 @@ def _same_names(files: list[Path], outdir: Path,
             results.append(GranuleResult(source=str(path), status="skipped",
                                          notes=[f"the same file as {seen}"]))  # fmt: skip
         else:
-            reason = (f"has the same file name as {seen} but other contents: their outputs "
-                      f"would have the same names in {outdir}; reduce it into another folder")
+            reason = (
+                f"has the same file name as {seen} but other contents: their outputs "
+                f"would have the same names in {outdir}; reduce it into another folder"
+            )
             results.append(GranuleResult(source=str(path), status="failed", reason=reason))
     for result in results:
         _echo_problems(result, echo)
