@@ -29,18 +29,22 @@ class NumberArgumentParser(argparse.ArgumentParser):
         )
 
 
+#: What ``-h`` says the command does.
+DESCRIPTION = (
+    "Reduce ATL06 granules: keep segments with atl06_quality_summary == 0, "
+    "|h_li| < 10 km and inside the bounding box; add GPS time (t_gps), UTC decimal "
+    "year (t_year), EPSG:3031 x/y and an ascending flag (is_asc); write one file per "
+    "granule and beam, <granule>_<beam>.h5 (or one Parquet file per granule). "
+    "Finished granules are skipped on re-runs; broken files are named and skipped; "
+    "an output folder holding outputs made with another box or format is refused "
+    "unless --overwrite."
+)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = NumberArgumentParser(
         prog="python -m helpers.reduce",
-        description=(
-            "Reduce ATL06 granules: keep segments with atl06_quality_summary == 0, "
-            "|h_li| < 10 km and inside the bounding box; add GPS time (t_gps), UTC decimal "
-            "year (t_year), EPSG:3031 x/y and an ascending flag (is_asc); write one file per "
-            "granule and beam, <granule>_<beam>.h5 (or one Parquet file per granule). "
-            "Finished granules are skipped on re-runs; broken files are named and skipped; "
-            "an output folder holding outputs made with another box or format is refused "
-            "unless --overwrite."
-        ),
+        description=DESCRIPTION,
         epilog="Example: python -m helpers.reduce data/ -o build/reduced "
         "-b -102 -76 -98 -74.5 -n 2",
     )
