@@ -13,13 +13,15 @@ export IS2_DATA_DIR
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv sample tutorial lab test lint bench images clean distclean
+.PHONY: help venv sample tutorial book linkcheck lab test lint bench images clean distclean
 
 help:
 	@echo "ATL06 tutorial - make targets:"
 	@echo "  tutorial   create .venv, generate the sample, execute every notebook into $(BUILD)/tutorial/"
 	@echo "  test       create .venv and run the test suite (extra pytest options: PYTEST_ARGS=...)"
-	@echo "  venv       create .venv and install the project with its test tools (no-op when up to date)"
+	@echo "  book       build the tutorial as a website into $(BUILD)/book/ (reuses $(BUILD)/tutorial/)"
+	@echo "  linkcheck  list the website's external links (FETCH=1: also check them, online)"
+	@echo "  venv       create .venv and install the project with its test and book tools (no-op when up to date)"
 	@echo "  sample     generate the synthetic ATL06 sample into $(DATA_DIR)/"
 	@echo "  lab        open JupyterLab on notebooks/"
 	@echo "  lint       run ruff on the Python code"
@@ -35,7 +37,7 @@ $(STAMP): pyproject.toml
 	  { echo "error: $(PYTHON) is older than Python 3.11; run e.g. make PYTHON=python3.12" >&2; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -e '.[test]'
+	$(PY) -m pip install -e '.[test,book]'
 	$(PY) -m ipykernel install --sys-prefix --name atl06-tutorial --display-name "ATL06 tutorial (.venv)"
 	touch $@
 
@@ -44,6 +46,12 @@ sample: venv
 
 tutorial: venv sample
 	$(PY) -m helpers.devtools.tutorial --out $(BUILD)/tutorial
+
+book: venv sample
+	$(PY) -m helpers.devtools.book --out $(BUILD)/book --executed $(BUILD)/tutorial
+
+linkcheck: book
+	$(PY) -m helpers.devtools.book links --out $(BUILD)/book $(if $(FETCH),--fetch)
 
 lab: venv sample
 	$(VENV)/bin/jupyter lab notebooks/

@@ -1,40 +1,26 @@
 """Benchmark the tutorial notebooks against the issue's budgets: time and kernel memory.
 
-What it measures, for every notebook ``notebooks/NN-*.ipynb`` in teaching order (the
-order of ``helpers.tutorial.notebooks``), each in its own fresh ``python3`` kernel started
-with nbclient, with the kernel's working folder set to ``notebooks/`` as in JupyterLab:
+Every notebook ``notebooks/NN-*.ipynb``, in teaching order (``helpers.devtools.tutorial``),
+runs in its own fresh ``python3`` kernel started with nbclient, its working folder
+``notebooks/`` as in JupyterLab, reading the embedded sample (``IS2_DATA_SOURCE=sample``;
+``make sample`` first). For each it measures:
 
-1. **kernel start s**: wall time from creating the kernel manager until the kernel has
-   answered ``kernel_info`` (process launch, ``import ipykernel``, channels ready).
-2. **run s**: wall time of executing every code cell, top to bottom (timeout 600 s per
-   cell), kernel start-up and shutdown excluded.
-3. **peak RSS MB**: the largest resident set size of the kernel process *plus all its
-   descendants* (joblib/loky workers, Dask workers, ``subprocess`` runs of the CLI),
-   summed, seen by a background thread that samples ``psutil`` every 0.05 s while the
-   cells run. Summing counts memory shared between processes (e.g. library pages) once
-   per process, so this errs on the high side; a spike shorter than 0.05 s may be missed.
+1. **kernel start s**: from creating the kernel manager until the kernel answered
+   ``kernel_info`` (process launch, ``import ipykernel``, channels ready);
+2. **run s**: executing every code cell top to bottom (timeout 600 s per cell);
+3. **peak RSS MB**: the largest summed RSS of the kernel and all its descendants (loky and
+   Dask workers, CLI subprocesses), sampled while the cells run (``common.TreePeak``).
 
-The notebooks are read from ``notebooks/`` and executed in memory; the executed copies
-are written to a temporary folder (removed afterwards unless ``--keep``), so
-``notebooks/`` is never modified. The kernels read the embedded sample
-(``IS2_DATA_SOURCE=sample`` is forced), which must already be generated (``make
-sample``). By default the reduced outputs and maps already under
-``helpers.config.output_dir()`` are kept, so notebooks 3, 4 and 6 may reuse them;
-``--fresh`` deletes ``<output_dir>/reduced`` and ``<output_dir>/maps`` first, so that
-they do all their work.
+The executed copies go to a temporary folder (kept with ``--keep``), so ``notebooks/`` is
+never modified. Reduced outputs and maps already under ``helpers.config.output_dir()`` are
+reused by notebooks 3, 4 and 6 unless ``--fresh`` deletes them first. A missing or failing
+notebook does not stop the others: its row reads ``FAILED: <first line of the error>``. The
+load average before and after is printed, since other jobs on the same cores skew timings.
 
-A notebook that is missing or fails does not stop the benchmark: its row reads
-``FAILED: <first line of the error>`` and the others still run. The load average
-(``os.getloadavg``) is printed before and after, since other jobs on the same cores
-skew the timings.
-
-It prints a Markdown table (notebook | kernel start s | run s | peak RSS MB, with a
-total row) and the two goal lines of the issue: total run <= 180 s on 2 cores, and no
-kernel above 2048 MB. Run it with ``make bench`` or directly::
+It prints a Markdown table with a total row and the goal lines: total run <= 180 s on 2
+cores, no kernel above 2 GB. Run it with ``make bench`` or::
 
     .venv/bin/python bench/bench_notebooks.py [--fresh] [--keep]
-
-Nothing here is run by the test suite.
 """
 
 from __future__ import annotations
@@ -42,18 +28,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-import psutil
+from common import BUILD, TreePeak, load_average, machine, print_table
 from jupyter_core.utils import ensure_async
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
@@ -67,15 +51,12 @@ NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 EXPECTED_PREFIXES = ("01", "02", "03", "04", "05", "06")
 #: Per-cell timeout, in seconds.
 CELL_TIMEOUT_S = 600
-#: Memory sampling period, in seconds.
-SAMPLE_PERIOD_S = 0.05
-#: The issue's budgets.
+#: The issue's budgets: every notebook in 3 min, no kernel above 2 GB.
 GOAL_TOTAL_RUN_S = 180.0
-GOAL_PEAK_MB = 2048.0
+GOAL_PEAK_MB = 2000.0
 #: Sub-folders of ``output_dir()`` that ``--fresh`` deletes.
 FRESH_SUBDIRS = ("reduced", "maps")
-
-MB = 1024.0**2
+PACKAGES = ("nbclient", "ipykernel", "numpy", "dask", "datashader")
 
 
 @dataclass
@@ -103,101 +84,12 @@ class Result:
     error: str | None = None
 
 
-class TreeMemorySampler:
-    """Sample the summed RSS of a process and its descendants in a background thread.
-
-    Parameters
-    ----------
-    pid : int
-        The root process (here the kernel).
-    period_s : float
-        Seconds between samples.
-    """
-
-    def __init__(self, pid: int, period_s: float = SAMPLE_PERIOD_S) -> None:
-        self.root = psutil.Process(pid)
-        self.period_s = period_s
-        self.peak_bytes = 0
-        self.samples = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="rss-sampler", daemon=True)
-
-    def sample(self) -> int:
-        """Take one sample now.
-
-        Returns
-        -------
-        int
-            Summed RSS in bytes of the root and its descendants (0 if the root is gone).
-        """
-        try:
-            procs = [self.root, *self.root.children(recursive=True)]
-        except psutil.Error:
-            return 0
-        total = 0
-        for proc in procs:
-            try:
-                total += proc.memory_info().rss
-            except psutil.Error:  # a child that ended between listing and reading
-                continue
-        self.peak_bytes = max(self.peak_bytes, total)
-        self.samples += 1
-        return total
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.sample()
-            self._stop.wait(self.period_s)
-
-    def start(self) -> None:
-        """Start sampling in the background."""
-        self._thread.start()
-
-    def stop(self) -> float:
-        """Stop sampling, after one last sample.
-
-        Returns
-        -------
-        float
-            The peak seen, in MB.
-        """
-        self._stop.set()
-        self._thread.join()
-        self.sample()
-        return self.peak_bytes / MB
-
-
 def kernel_pid(km: object) -> int:
-    """The operating-system pid of a kernel started by a jupyter_client kernel manager.
-
-    jupyter_client >= 7 keeps the ``Popen`` on ``km.provisioner.process``; older versions
-    had it on ``km.kernel``.
-
-    Parameters
-    ----------
-    km : jupyter_client.KernelManager
-        A manager whose kernel is running.
-
-    Returns
-    -------
-    int
-        The kernel's pid.
-
-    Raises
-    ------
-    RuntimeError
-        If no pid can be found.
-    """
-    provisioner = getattr(km, "provisioner", None)
-    process = getattr(provisioner, "process", None)
-    if process is not None and getattr(process, "pid", None):
-        return int(process.pid)
-    if getattr(provisioner, "pid", None):
-        return int(provisioner.pid)
-    kernel = getattr(km, "kernel", None)
-    if kernel is not None and getattr(kernel, "pid", None):
-        return int(kernel.pid)
-    raise RuntimeError(f"cannot find the kernel pid on {type(km).__name__}")
+    """The pid of the kernel started by a jupyter_client (>= 7) kernel manager ``km``."""
+    process = getattr(getattr(km, "provisioner", None), "process", None)
+    if process is None:
+        raise RuntimeError(f"cannot find the kernel pid on {type(km).__name__}")
+    return int(process.pid)
 
 
 def first_line(err: BaseException) -> str:
@@ -245,7 +137,6 @@ async def run_notebook(path: Path, out_dir: Path, result: Result) -> None:
     )
     client.reset_execution_trackers()
     env = {**os.environ, DATA_SOURCE_ENV: "sample"}
-    sampler: TreeMemorySampler | None = None
     started = time.perf_counter()
     try:
         client.km = client.create_kernel_manager()
@@ -257,8 +148,7 @@ async def run_notebook(path: Path, out_dir: Path, result: Result) -> None:
             nb.metadata["language_info"] = info["content"]["language_info"]
         result.startup_s = time.perf_counter() - started
 
-        sampler = TreeMemorySampler(kernel_pid(client.km))
-        sampler.start()
+        sampler = TreePeak(kernel_pid(client.km)).start()
         started = time.perf_counter()
         try:
             for index, cell in enumerate(nb.cells):
@@ -306,99 +196,37 @@ def remove_outputs() -> list[Path]:
     return removed
 
 
-def load_average() -> str:
-    """The 1, 5 and 15-minute load averages, formatted.
-
-    Returns
-    -------
-    str
-        e.g. ``"0.98, 1.65, 2.02"``.
-    """
-    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
 def fmt(value: float | None, digits: int = 1) -> str:
     """Format a number for the table, ``-`` for None."""
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def print_table(results: Sequence[Result]) -> None:
-    """Print the Markdown table and the goal lines.
-
-    Parameters
-    ----------
-    results : sequence of Result
-        One per notebook, in teaching order.
-    """
-    print("| notebook | kernel start s | run s | peak RSS MB |")
-    print("|---|---:|---:|---:|")
-    for r in results:
-        run = f"FAILED: {r.error}" if r.error else fmt(r.run_s)
-        print(f"| {r.name} | {fmt(r.startup_s, 2)} | {run} | {fmt(r.peak_mb, 0)} |")
+def print_report(results: Sequence[Result]) -> None:
+    """Print the Markdown table (one row per notebook, in teaching order) and the goal lines."""
+    rows = [[r.name, fmt(r.startup_s, 2), f"FAILED: {r.error}" if r.error else fmt(r.run_s),
+             fmt(r.peak_mb, 0)] for r in results]  # fmt: skip
     total_start = sum(r.startup_s or 0.0 for r in results)
     total_run = sum(r.run_s or 0.0 for r in results)
-    peaks = [r.peak_mb for r in results if r.peak_mb is not None]
-    largest = max(peaks, default=0.0)
-    print(f"| **total** | {total_start:.2f} | {total_run:.1f} | max {largest:.0f} |")
+    largest = max((r.peak_mb for r in results if r.peak_mb is not None), default=0.0)
+    rows.append(["**total**", f"{total_start:.2f}", f"{total_run:.1f}", f"max {largest:.0f}"])
+    print_table(["notebook", "kernel start s", "run s", "peak RSS MB"], rows, "lrrr")
     print()
     failed = [r.name for r in results if r.error]
     note = f" (incomplete: {len(failed)} notebook(s) failed)" if failed else ""
-    verdict_run = "OK" if total_run <= GOAL_TOTAL_RUN_S else "NOT MET"
-    verdict_mem = "OK" if largest <= GOAL_PEAK_MB else "NOT MET"
+    verdicts = ["OK" if ok else "NOT MET"
+                for ok in (total_run <= GOAL_TOTAL_RUN_S, largest <= GOAL_PEAK_MB)]  # fmt: skip
     if failed:  # a budget "met" by an unfinished run proves nothing
-        verdict_run, verdict_mem = (
-            "INCOMPLETE" if v == "OK" else v for v in (verdict_run, verdict_mem)
-        )
-    print(f"total run = {total_run:.1f} s (goal <= {GOAL_TOTAL_RUN_S:.0f} s): {verdict_run}{note}")
+        verdicts = ["INCOMPLETE" if v == "OK" else v for v in verdicts]
+    print(f"total run = {total_run:.1f} s (goal <= {GOAL_TOTAL_RUN_S:.0f} s): {verdicts[0]}{note}")
     print(f"largest kernel peak = {largest:.0f} MB (goal <= {GOAL_PEAK_MB:.0f} MB): "
-          f"{verdict_mem}{note}")  # fmt: skip
+          f"{verdicts[1]}{note}")  # fmt: skip
     print(f"with kernel start-up: {total_start + total_run:.1f} s")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point.
-
-    Parameters
-    ----------
-    argv : sequence of str, optional
-        Arguments (default: ``sys.argv[1:]``).
-
-    Returns
-    -------
-    int
-        0 if every notebook ran, 1 otherwise.
-    """
-    parser = argparse.ArgumentParser(
-        description="Time every tutorial notebook in a fresh kernel and sample its peak memory."
-    )
-    parser.add_argument("--fresh", action="store_true",
-                        help=f"first delete {', '.join(FRESH_SUBDIRS)} under the output folder "
-                             "so that notebooks 3, 4 and 6 do all their work")  # fmt: skip
-    parser.add_argument(
-        "--keep",
-        action="store_true",
-        help="keep the executed notebook copies (temporary folder) and print it",
-    )
-    args = parser.parse_args(argv)
-
-    samples = sorted(data_dir().glob("ATL06_*.h5"))
-    print(f"# Notebook benchmark ({'--fresh' if args.fresh else 'outputs kept'})\n")
-    print(f"- machine: {platform.machine()}, {os.cpu_count()} CPUs "
-          f"({len(os.sched_getaffinity(0))} usable), "
-          f"{psutil.virtual_memory().total / MB / 1024:.1f} GB RAM, "
-          f"Python {platform.python_version()}")  # fmt: skip
-    print(f"- sample: {len(samples)} granules in {data_dir()}")
-    print(f"- outputs: {output_dir()}")
-    if not samples:
-        print("error: no sample granules; run `make sample` first", file=sys.stderr)
-        return 2
-    if args.fresh:
-        removed = remove_outputs()
-        print(f"- --fresh: removed {', '.join(str(p) for p in removed) or 'nothing (absent)'}")
-    load_before = load_average()
-    print(f"- load average before: {load_before}\n", flush=True)
-
-    tmp = Path(tempfile.mkdtemp(prefix="bench_notebooks_"))
+def run_all(keep: bool) -> list[Result]:
+    """Run every notebook in its own kernel, reporting progress on stderr."""
+    BUILD.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="notebooks-out-", dir=BUILD))
     results: list[Result] = []
     try:
         for name, path in find_notebooks():
@@ -418,12 +246,41 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{result.run_s:.1f} s, peak {result.peak_mb:.0f} MB",
                       file=sys.stderr, flush=True)  # fmt: skip
     finally:
-        if args.keep:
+        if keep:
             print(f"- executed copies: {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+    return results
 
-    print_table(results)
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point; returns 0 if every notebook ran, 1 otherwise."""
+    parser = argparse.ArgumentParser(
+        description="Time every tutorial notebook in a fresh kernel and sample its peak memory."
+    )
+    parser.add_argument("--fresh", action="store_true",
+                        help=f"first delete {', '.join(FRESH_SUBDIRS)} under the output folder "
+                             "so that notebooks 3, 4 and 6 do all their work")  # fmt: skip
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the executed notebook copies (under build/bench/) "
+                             "and print where")  # fmt: skip
+    args = parser.parse_args(argv)
+
+    samples = sorted(data_dir().glob("ATL06_*.h5"))
+    print(f"# Notebook benchmark ({'--fresh' if args.fresh else 'outputs kept'})\n")
+    print(f"- machine: {machine(PACKAGES)}")
+    print(f"- sample: {len(samples)} granules in {data_dir()}")
+    print(f"- outputs: {output_dir()}")
+    if not samples:
+        print("error: no sample granules; run `make sample` first", file=sys.stderr)
+        return 2
+    if args.fresh:
+        removed = remove_outputs()
+        print(f"- --fresh: removed {', '.join(str(p) for p in removed) or 'nothing (absent)'}")
+    load_before = load_average()
+    print(f"- load average before: {load_before}\n", flush=True)
+    results = run_all(args.keep)
+    print_report(results)
     print(f"load average (1, 5, 15 min): before {load_before}; after {load_average()}")
     return 1 if any(r.error for r in results) else 0
 

@@ -1,51 +1,36 @@
 """Benchmark rendering a map of reduced outputs: lazy ``open_reduced`` against eager reading.
 
-What it measures, for inputs of 10 M and 100 M points by default (``--sizes``, in
-millions of points):
+For inputs of 10 M and 100 M points by default (``--sizes``, in millions), it renders a
+600×600 mean(h_li) map over the Pine Island Glacier box (EPSG:3031) in two ways:
 
-1. **lazy**: ``helpers.load.open_reduced(folder, columns=["x", "y", "h_li"])`` (files
-   grouped into partitions of about ``--partition-mb`` MB, read only when dask computes
-   them), then ``helpers.render.aggregate(df, "h_li", "mean", 600, 600, x_range,
-   y_range)`` (datashader).
-2. **eager**: the original tutorial's approach, ``helpers.load.read_eagerly(files,
-   ["x", "y", "h_li"])`` (every file read into numpy first, then wrapped in dask), then the
-   same aggregation.
+1. **lazy**: ``helpers.load.open_reduced(folder, columns=["x", "y", "h_li"])`` (files grouped
+   into partitions of about ``--partition-mb`` MB, read when dask computes them), then
+   ``helpers.render.aggregate(df, "h_li", "mean", 600, 600, x_range, y_range)`` (datashader);
+2. **eager**: the original tutorial's way, ``helpers.load.read_eagerly(files, columns)``
+   (every file read into numpy first, then wrapped in dask), then the same aggregation.
 
-Both use the same fixed extent (the Pine Island Glacier box, EPSG:3031), so they bin
-identically; the script checks that they count the same points and give the same grid
-(``np.allclose(..., equal_nan=True)``) and says so loudly if not.
+Both bin over the same extent; the script checks that they count the same points and give
+the same grid (``np.allclose(..., equal_nan=True)``) and says so loudly if not.
 
-The inputs are synthetic reduced outputs, made once and cached in
-``build/bench/reduced_<N>M/`` (or under ``--cache``): files of about 1 M points each,
-named like the reducer's output (``<granule stem>_<beam>.h5``, six beams per granule,
-distinct RGT and cycle numbers), each holding flat datasets x, y (float64, m), h_li
-(float32), t_year (float64) and is_asc (bool), uncompressed. Points lie along straight
-tracks scattered over the box; h_li is a smooth surface plus noise.
+The inputs are synthetic reduced outputs, made once and cached in ``build/bench/reduced_<N>M/``
+(or under ``--cache``): files of about 1 M points named like the reducer's output
+(``<granule stem>_<beam>.h5``, six beams per granule, distinct RGTs and cycles), with flat,
+uncompressed x, y (float64, m), h_li (float32), t_year (float64) and is_asc (bool) along
+straight tracks over the box; h_li is a smooth surface plus noise.
 
-Each case runs in a fresh Python process (this script re-invoked with a hidden
-``--case`` flag) with dask's default threaded scheduler, so its peak RSS
-(``getrusage(RUSAGE_SELF).ru_maxrss``) is its own. Inside it, tiny aggregations with the
-same dtypes (on 1 and on 2 partitions: datashader compiles a kernel for each) run first,
-so that numba compiles before timing starts; the wall time then covers finding/opening
-the files and rendering, not Python start-up, imports or compilation. The files are read
-once just before every case, so the page cache is equally warm for all of them.
-
-Each case runs ``--repeat`` times (3 by default), each time in a fresh process: the table
-shows the fastest wall time (other work on the machine only slows a run down) and the
-largest peak RSS.
-
-It prints a Markdown table (points, approach, wall time, points per second, peak RSS)
-and the goal lines: peak RSS of the lazy approach at 100 M points (goal <= 2048 MB) and
-lazy against eager wall time at 10 M points (goal: lazy no slower). MB here are
-2**20 bytes.
-
-Run it with ``make bench`` or directly::
+Each case runs ``--repeat`` times (default 3), each time in a fresh process right after the
+files were read into the page cache, with dask's threaded scheduler. Inside it, tiny
+aggregations with the same dtypes run first so that numba compiles before timing starts:
+the wall time covers finding/opening the files and rendering only. The table shows the
+fastest wall time and the largest peak RSS (``common.peak_rss_mb``) of the runs, then the
+goal lines: peak RSS of the lazy approach at 100 M points (goal <= 2 GB) and lazy against
+eager wall time at 10 M points (goal: lazy no slower). Run it with ``make bench`` or::
 
     .venv/bin/python bench/bench_render.py [--sizes 10 100] [--cache DIR]
         [--partition-mb 64 [MB ...]] [--repeat 3] [--skip-eager-above M]
 
 Generating the 100 M input (100 files, 2.8 GB) takes about 15 s the first time; the
-measurements take a few minutes. Nothing here is run by the test suite.
+measurements take a few minutes.
 """
 
 from __future__ import annotations
@@ -53,10 +38,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import resource
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -65,10 +46,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+from common import (
+    BUILD,
+    log,
+    machine,
+    peak_rss_mb,
+    print_table,
+    run_fresh,
+    warm_page_cache,
+    write_result,
+)
 
-REPO = Path(__file__).resolve().parents[1]
-#: Default cache folder for the generated inputs.
-DEFAULT_CACHE = REPO / "build" / "bench"
 #: Pine Island Glacier box, EPSG:3031 (m): the map extent of every case.
 X_RANGE: tuple[float, float] = (-1_680_000.0, -1_495_000.0)
 Y_RANGE: tuple[float, float] = (-352_000.0, -212_000.0)
@@ -94,19 +82,9 @@ CYCLE_YEARS = 91.0 / 365.25
 DATA_VERSION = 1
 #: Approaches, in table order.
 APPROACHES: tuple[str, ...] = ("lazy", "eager")
-
-
-def _log(message: str) -> None:
-    """Print a progress line at once."""
-    print(message, flush=True)
-
-
-def _maxrss_mb() -> float:
-    """Peak resident set size of this process so far, in MB (2**20 bytes)."""
-    value = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return value / (2**20 if sys.platform == "darwin" else 2**10)
-
-
+#: The issue's goal for the lazy approach at 100 M points: 2 GB, a hub's memory per user.
+GOAL_PEAK_MB = 2000.0
+PACKAGES = ("numpy", "h5py", "dask", "datashader", "numba")
 # --------------------------------------------------------------------------------------
 # Inputs
 # --------------------------------------------------------------------------------------
@@ -252,7 +230,7 @@ def ensure_inputs(folder: Path, millions: int, seed: int = 20190101) -> tuple[li
     if manifest.is_file() and json.loads(manifest.read_text()).get("spec") == wanted:
         files = [folder / name for name in json.loads(manifest.read_text())["names"]]
         if all(f.is_file() for f in files):
-            _log(f"inputs: reusing {len(files)} files, {millions} M points, in {folder}")
+            log(f"inputs: reusing {len(files)} files, {millions} M points, in {folder}")
             return files, total
     if n_files > 6 * 1387:
         raise ValueError(f"{millions} M points need more than 1387 distinct RGTs")
@@ -262,7 +240,7 @@ def ensure_inputs(folder: Path, millions: int, seed: int = 20190101) -> tuple[li
     sizes = rng.integers(int(0.8 * POINTS_PER_FILE), int(1.2 * POINTS_PER_FILE), n_files)
     sizes = np.round(sizes * (total / sizes.sum())).astype(np.int64)
     sizes[-1] += total - sizes.sum()
-    _log(f"inputs: generating {n_files} files, {millions} M points, in {folder}")
+    log(f"inputs: generating {n_files} files, {millions} M points, in {folder}")
     beams = list(BEAM_OFFSETS)
     names: list[str] = []
     started = time.perf_counter()
@@ -280,20 +258,12 @@ def ensure_inputs(folder: Path, millions: int, seed: int = 20190101) -> tuple[li
         names.append(path.name)
         done += int(n)
         if (i + 1) % max(1, n_files // 10) == 0 or i + 1 == n_files:
-            _log(
+            log(
                 f"  {i + 1}/{n_files} files, {done / 1e6:.1f} M points, "
                 f"{time.perf_counter() - started:.1f} s"
             )
     manifest.write_text(json.dumps({"spec": wanted, "names": names}, indent=1))
     return sorted(folder / n for n in names), total
-
-
-def warm_page_cache(files: list[Path]) -> None:
-    """Read every file once, so that each case starts with the same warm page cache."""
-    for path in files:
-        with path.open("rb") as f:
-            while f.read(16 * 2**20):
-                pass
 
 
 # --------------------------------------------------------------------------------------
@@ -332,8 +302,9 @@ def _warm_up(approach: str) -> float:
     return time.perf_counter() - started
 
 
-def run_case(approach: str, source: Path, partition_mb: float, out: Path) -> int:
-    """Measure one approach on one folder; write a JSON summary and the grid to ``out``.
+def run_case(approach: str, source: Path, partition_mb: float, result: Path) -> int:
+    """Measure one approach on one folder; write the summary to ``result`` (JSON) and the
+    grid next to it (``.npy``).
 
     Returns
     -------
@@ -347,11 +318,9 @@ def run_case(approach: str, source: Path, partition_mb: float, out: Path) -> int
     from helpers.load import find_reduced, open_reduced, read_eagerly
     from helpers.render import aggregate
 
-    warm_up_s = _warm_up(approach)
-    baseline = _maxrss_mb()
     summary: dict[str, object] = {
-        "warm_up_s": warm_up_s,
-        "baseline_rss_mb": baseline,
+        "warm_up_s": _warm_up(approach),
+        "baseline_rss_mb": peak_rss_mb(),
         "threads": dask.config.get("num_workers", None) or dask.system.CPU_COUNT,
     }
     try:
@@ -361,21 +330,15 @@ def run_case(approach: str, source: Path, partition_mb: float, out: Path) -> int
         else:
             df = read_eagerly(find_reduced(source), list(COLUMNS))
         opened = time.perf_counter()
-        result = aggregate(df, "h_li", "mean", WIDTH, HEIGHT, X_RANGE, Y_RANGE)
+        agg = aggregate(df, "h_li", "mean", WIDTH, HEIGHT, X_RANGE, Y_RANGE)
         finished = time.perf_counter()
     except MemoryError:
-        summary.update(error="MemoryError", peak_rss_mb=_maxrss_mb())
-        out.with_suffix(".json").write_text(json.dumps(summary))
+        write_result(result, {**summary, "error": "MemoryError", "peak_rss_mb": peak_rss_mb()})
         return 3
-    np.save(out.with_suffix(".npy"), np.asarray(result.grid.values, dtype="f8"))
-    summary.update(
-        open_s=opened - started,
-        wall_s=finished - started,
-        points=result.points,
-        npartitions=df.npartitions,
-        peak_rss_mb=_maxrss_mb(),
-    )
-    out.with_suffix(".json").write_text(json.dumps(summary))
+    np.save(result.with_suffix(".npy"), np.asarray(agg.grid.values, dtype="f8"))
+    summary.update(open_s=opened - started, wall_s=finished - started, points=agg.points,
+                   npartitions=df.npartitions, peak_rss_mb=peak_rss_mb())  # fmt: skip
+    write_result(result, summary)
     return 0
 
 
@@ -407,34 +370,18 @@ def spawn_case(
     approach: str, source: Path, partition_mb: float, millions: int, workdir: Path
 ) -> Outcome:
     """Run one case in a fresh Python process and collect its results."""
-    out = workdir / f"{approach}_{millions}M_{partition_mb:g}"
-    command = [
-        sys.executable, str(Path(__file__).resolve()), "--case", approach,
-        "--source", str(source), "--partition-mb", str(partition_mb), "--out", str(out),
-    ]  # fmt: skip
-    proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
-    json_path = out.with_suffix(".json")
-    summary = json.loads(json_path.read_text()) if json_path.is_file() else {}
-    error = summary.get("error")
-    if proc.returncode < 0:
-        name = signal.Signals(-proc.returncode).name
-        hint = " (likely out of memory)" if -proc.returncode == signal.SIGKILL else ""
-        error = f"killed by {name}{hint}"
-    elif proc.returncode != 0 and error is None:
-        lines = proc.stderr.strip().splitlines()
-        error = f"exit {proc.returncode}: {lines[-1] if lines else 'no message'}"
-    if error is not None:
-        _log(f"  {approach}: FAILED, {error}")
-        return Outcome(millions, approach, partition_mb, summary, None, error)
-    grid = np.load(out.with_suffix(".npy"))
-    _log(
-        f"  {approach}: {summary['wall_s']:.2f} s (open {summary['open_s']:.2f} s), "
-        f"{summary['points']:,} points in {summary['npartitions']} partitions, "
-        f"peak RSS {summary['peak_rss_mb']:.0f} MB "
-        f"(before the measured work: {summary['baseline_rss_mb']:.0f} MB), "
-        f"warm-up {summary['warm_up_s']:.1f} s"
-    )
-    return Outcome(millions, approach, partition_mb, summary, grid)
+    result = workdir / f"{approach}_{millions}M_{partition_mb:g}.json"
+    options = ["--case", approach, "--source", str(source), "--partition-mb", str(partition_mb)]
+    run = run_fresh(Path(__file__).resolve(), options, result, sample_tree=False)
+    s = run.result
+    if run.error is not None:
+        log(f"  {approach}: FAILED, {run.error}")
+        return Outcome(millions, approach, partition_mb, s, None, run.error)
+    log(f"  {approach}: {s['wall_s']:.2f} s (open {s['open_s']:.2f} s), {s['points']:,} points "
+        f"in {s['npartitions']} partitions, peak RSS {s['peak_rss_mb']:.0f} MB (before the "
+        f"measured work: {s['baseline_rss_mb']:.0f} MB), "
+        f"warm-up {s['warm_up_s']:.1f} s")  # fmt: skip
+    return Outcome(millions, approach, partition_mb, s, np.load(result.with_suffix(".npy")))
 
 
 def best_of(runs: list[Outcome]) -> Outcome:
@@ -485,60 +432,35 @@ def check_same(outcomes: list[Outcome], expected: int) -> list[str]:
     return problems
 
 
-def machine() -> str:
-    """One line describing the machine and the library versions."""
-    import dask
-    import datashader
-    import h5py
-    import numba
-
-    cpu = "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    lines = cpuinfo.read_text().splitlines() if cpuinfo.is_file() else []
-    cpu = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), cpu)
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (
-        f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cores "
-        f"({usable} usable), {memory:.1f} GB RAM; Python {platform.python_version()}, "
-        f"dask {dask.__version__}, datashader {datashader.__version__}, "
-        f"numba {numba.__version__}, h5py {h5py.__version__}, numpy {np.__version__}"
-    )
-
-
-def print_report(
-    outcomes: list[Outcome], problems: list[str], sizes: list[int], repeat: int
-) -> None:
-    """Print the Markdown table, the goal lines and the notes."""
-    print()
+def print_results(outcomes: list[Outcome], repeat: int) -> None:
+    """Print every run's wall time, the machine and the Markdown table."""
     if repeat > 1:
         print(f"Wall times of all {repeat} runs (the table shows the fastest):")
-        for o in outcomes:
-            if o.error is None:
-                walls = ", ".join(f"{w:.2f}" for w in o.summary.get("walls_s", []))
-                print(f"- {o.millions} M, {o.label}: {walls} s")
+        for o in (o for o in outcomes if o.error is None):
+            walls = ", ".join(f"{w:.2f}" for w in o.summary.get("walls_s", []))
+            print(f"- {o.millions} M, {o.label}: {walls} s")
         print()
-    print(f"Machine: {machine()}")
+    print(f"Machine: {machine(PACKAGES)}")
     print()
-    print("| points | approach | wall s | Mpoints/s | peak RSS MB |")
-    print("|---:|---|---:|---:|---:|")
+    rows = []
     for o in outcomes:
+        s = o.summary
+        rss = f"{s['peak_rss_mb']:.0f}" if "peak_rss_mb" in s else "-"
         if o.error is None:
-            wall = o.summary["wall_s"]
-            print(
-                f"| {o.millions} M | {o.label} | {wall:.2f} | "
-                f"{o.summary['points'] / 1e6 / wall:.1f} | {o.summary['peak_rss_mb']:.0f} |"
-            )
+            rate = f"{s['points'] / 1e6 / s['wall_s']:.1f}"
+            rows.append([f"{o.millions} M", o.label, f"{s['wall_s']:.2f}", rate, rss])
         else:
-            rss = o.summary.get("peak_rss_mb")
-            rss_text = f"{rss:.0f}" if rss is not None else "-"
-            print(f"| {o.millions} M | {o.label} | FAILED: {o.error} | - | {rss_text} |")
+            rows.append([f"{o.millions} M", o.label, f"FAILED: {o.error}", "-", rss])
+    print_table(["points", "approach", "wall s", "Mpoints/s", "peak RSS MB"], rows, "rlrrr")
     print()
 
+
+def print_goals(outcomes: list[Outcome], problems: list[str], sizes: list[int]) -> None:
+    """Print the goal lines and whether every case agreed."""
+
     def find(millions: int, approach: str) -> Outcome | None:
-        return next(
-            (o for o in outcomes if o.millions == millions and o.approach == approach), None
-        )
+        match = (o for o in outcomes if o.millions == millions and o.approach == approach)
+        return next(match, None)
 
     def value(o: Outcome | None, key: str, unit: str) -> str:
         if o is None:
@@ -550,24 +472,25 @@ def print_report(
     big = 100 if 100 in sizes else max(sizes)
     small = 10 if 10 in sizes else min(sizes)
     lazy_big, lazy_small, eager_small = find(big, "lazy"), find(small, "lazy"), find(small, "eager")
-    print(f"peak RSS lazy at {big} M = {value(lazy_big, 'peak_rss_mb', 'MB')} (goal <= 2048 MB)")
+    print(f"peak RSS lazy at {big} M = {value(lazy_big, 'peak_rss_mb', 'MB')} "
+          f"(goal <= {GOAL_PEAK_MB:.0f} MB)")  # fmt: skip
     verdict = ""
     if lazy_small and eager_small and lazy_small.error is None and eager_small.error is None:
         met = lazy_small.summary["wall_s"] <= eager_small.summary["wall_s"]
         verdict = " -> met" if met else " -> NOT met"
-    print(
-        f"lazy wall at {small} M = {value(lazy_small, 'wall_s', 's')} vs eager "
-        f"{value(eager_small, 'wall_s', 's')} (goal: lazy no worse){verdict}"
-    )
+    print(f"lazy wall at {small} M = {value(lazy_small, 'wall_s', 's')} vs eager "
+          f"{value(eager_small, 'wall_s', 's')} (goal: lazy no worse){verdict}")  # fmt: skip
     print()
-    if problems:
-        print("!!! MISMATCH between approaches !!!")
-        for problem in problems:
-            print(f"!!! {problem}")
-    else:
+    for problem in ["MISMATCH between approaches", *problems] if problems else []:
+        print(f"!!! {problem}")
+    if not problems:
         skipped = " (failed cases aside)" if any(o.error for o in outcomes) else ""
         print(f"Check: every case drew the expected number of points and all grids agree "
               f"(np.allclose, equal_nan=True){skipped}.")  # fmt: skip
+
+
+def print_notes(outcomes: list[Outcome], repeat: int) -> None:
+    """Print how the cases ran: warm-up (numba) time, baseline memory."""
     warm = [w for o in outcomes for w in o.summary.get("warm_ups_s", [])]
     base = [o.summary["baseline_rss_mb"] for o in outcomes if "baseline_rss_mb" in o.summary]
     if warm and base:
@@ -579,8 +502,7 @@ def print_report(
             f"which a first map in a fresh kernel also pays, and is not in the wall times. "
             f"Wall time = finding/opening the files + aggregating, with a warm page cache, "
             f"the fastest of {repeat} run(s) of each case (each in its own process); peak RSS "
-            f"the largest. "
-            f"Peak RSS includes the interpreter, imports and warm-up "
+            f"the largest. Peak RSS includes the interpreter, imports and warm-up "
             f"({min(base):.0f}-{max(base):.0f} MB before the measured work)."
         )
 
@@ -595,7 +517,7 @@ def _parser() -> argparse.ArgumentParser:
         help="input sizes in millions of points (default: 10 100)",
     )  # fmt: skip
     parser.add_argument(
-        "--cache", type=Path, default=DEFAULT_CACHE,
+        "--cache", type=Path, default=BUILD,
         help="folder for the generated inputs reduced_<N>M/ (default: build/bench)",
     )  # fmt: skip
     parser.add_argument(
@@ -613,39 +535,46 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     parser.add_argument("--case", choices=APPROACHES, help=argparse.SUPPRESS)
     parser.add_argument("--source", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     return parser
+
+
+def run_size(
+    args: argparse.Namespace, millions: int, workdir: Path
+) -> tuple[list[Outcome], list[str]]:
+    """Make (or reuse) the input of one size, run every case on it and compare them."""
+    files, total = ensure_inputs(args.cache / f"reduced_{millions}M", millions)
+    cases = [("lazy", mb) for mb in args.partition_mb]
+    if args.skip_eager_above is None or millions <= args.skip_eager_above:
+        cases.append(("eager", args.partition_mb[0]))
+    outcomes = []
+    for approach, mb in cases:
+        log(f"{millions} M points: {approach}" + (f", {mb:g} MB" if approach == "lazy" else ""))
+        runs = []
+        for _ in range(max(1, args.repeat)):
+            warm_page_cache(files)
+            runs.append(spawn_case(approach, files[0].parent, mb, millions, workdir))
+        outcomes.append(best_of(runs))
+    return outcomes, check_same(outcomes, total)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     args = _parser().parse_args(argv)
     if args.case:
-        return run_case(args.case, args.source, args.partition_mb[0], args.out)
-    DEFAULT_CACHE.mkdir(parents=True, exist_ok=True)
+        return run_case(args.case, args.source, args.partition_mb[0], args.result)
+    BUILD.mkdir(parents=True, exist_ok=True)
     outcomes: list[Outcome] = []
     problems: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="render-out-", dir=DEFAULT_CACHE) as tmp:
+    with tempfile.TemporaryDirectory(prefix="render-out-", dir=BUILD) as tmp:
         for millions in args.sizes:
-            files, total = ensure_inputs(args.cache / f"reduced_{millions}M", millions)
-            source = files[0].parent
-            size_outcomes: list[Outcome] = []
-            cases = [("lazy", mb) for mb in args.partition_mb]
-            if args.skip_eager_above is None or millions <= args.skip_eager_above:
-                cases.append(("eager", args.partition_mb[0]))
-            for approach, mb in cases:
-                _log(
-                    f"{millions} M points: {approach}"
-                    + (f", {mb:g} MB" if approach == "lazy" else "")
-                )
-                runs = []
-                for _ in range(max(1, args.repeat)):
-                    warm_page_cache(files)
-                    runs.append(spawn_case(approach, source, mb, millions, Path(tmp)))
-                size_outcomes.append(best_of(runs))
-            problems += check_same(size_outcomes, total)
+            size_outcomes, size_problems = run_size(args, millions, Path(tmp))
             outcomes += size_outcomes
-    print_report(outcomes, problems, args.sizes, max(1, args.repeat))
+            problems += size_problems
+    print()
+    print_results(outcomes, max(1, args.repeat))
+    print_goals(outcomes, problems, args.sizes)
+    print_notes(outcomes, max(1, args.repeat))
     return 1 if problems else 0
 
 

@@ -22,6 +22,8 @@ from :mod:`helpers.reduce.variables`):
 The faces (what the notebooks call):
 
 - :mod:`helpers.access`     granules from the sample or from NASA via icepyx/earthaccess
+- :mod:`helpers.earthdata`  the real path behind it: releases, credentials, Harmony orders,
+  downloads checked and recorded for reuse, one message for every failure
 - :mod:`helpers.render`     datashader maps (``python -m helpers.render``), interactive view, export
 - :mod:`helpers.dhdt`       elevation-change rates from repeat tracks
 - :mod:`helpers.sample`     the embedded sample's command line (``python -m helpers.sample``)

@@ -2,15 +2,20 @@
 
 ``sample`` (the default) answers the same questions as a real search — which granules
 cover the area and dates, where their ground tracks go — from the synthetic sample,
-with no network. ``earthdata`` runs the real icepyx 2.x code: a CMR query, then an
-Earthdata login (credentials from ``EARTHDATA_USERNAME``/``EARTHDATA_PASSWORD`` or
-``~/.netrc``, never from the notebook) and a download. When something it needs is
-missing, :class:`DataSourceError` says what and how to fix it, in one message.
+with no network. ``earthdata`` runs the real icepyx 2.x code (:mod:`helpers.earthdata`):
+the latest ATL06 release NASA's CMR offers (or the one ``$IS2_VERSION`` pins), an
+Earthdata login (credentials from ``EARTHDATA_USERNAME``/``EARTHDATA_PASSWORD`` or the
+netrc file, never from the notebook), a Harmony order and a checked download, recorded
+so that the same query is not ordered twice.
+
+:func:`find_granules` is the one place where every notebook meets a failing real source:
+it prints one line (what is missing, that it carries on with the embedded sample, how to
+fix it) and returns the sample's granules; ``strict=True`` raises the
+:class:`DataSourceError` instead.
 """
 
 from __future__ import annotations
 
-import netrc
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,71 +23,42 @@ from pathlib import Path
 import numpy as np
 
 from helpers.bbox import BBox
-from helpers.config import DATA_SOURCE_ENV, PIG_BBOX, PIG_DATES, data_dir
+from helpers.config import PIG_BBOX, PIG_DATES, PRODUCT, data_dir
+from helpers.earthdata import (
+    DataSourceError,
+    available_releases,
+    download_earthdata,
+    downloaded_granules,
+    earthdata_credentials,
+    earthdata_folder,
+    earthdata_query,
+    real_granules,
+    require_credentials,
+)
+from helpers.earthdata.errors import EARTHDATA_LOGIN_HOST
+from helpers.earthdata.manifest import DOWNLOADED_GLOB, EARTHDATA_SUBFOLDER
 from helpers.granules import BEAMS, parse_granule_name
 
 #: The Earthdata login host, as it appears in a ``~/.netrc`` entry.
-EARTHDATA_NETRC_MACHINE = "urs.earthdata.nasa.gov"
-#: Subfolder of the data folder that real granules are downloaded into.
-EARTHDATA_SUBFOLDER = "earthdata"
-#: Names of downloaded ATL06 granules (NSIDC subsets add a ``processed_`` prefix).
-DOWNLOADED_GLOB = "*ATL06_*.h5"
+EARTHDATA_NETRC_MACHINE = EARTHDATA_LOGIN_HOST
 
-
-class DataSourceError(RuntimeError):
-    """Real data cannot be reached; the message says what is missing and what to do."""
-
-
-def earthdata_credentials() -> str | None:
-    """Where Earthdata credentials would come from, or None. Never returns the secrets.
-
-    Returns
-    -------
-    str or None
-        ``"environment"`` (EARTHDATA_USERNAME and EARTHDATA_PASSWORD set), ``"netrc"``
-        (an entry for the Earthdata login host in ``~/.netrc``), or None.
-    """
-    if os.environ.get("EARTHDATA_USERNAME") and os.environ.get("EARTHDATA_PASSWORD"):
-        return "environment"
-    try:
-        if netrc.netrc().authenticators(EARTHDATA_NETRC_MACHINE):
-            return "netrc"
-    except (FileNotFoundError, netrc.NetrcParseError, OSError):
-        pass
-    return None
-
-
-def earthdata_folder(folder: str | os.PathLike | None = None) -> Path:
-    """Where real granules are downloaded: ``folder``, else ``<data folder>/earthdata``.
-
-    Parameters
-    ----------
-    folder : path-like, optional
-        An explicit folder; default :func:`helpers.config.data_dir` / ``earthdata``.
-
-    Returns
-    -------
-    pathlib.Path
-        The folder (not created here).
-    """
-    return Path(folder) if folder else data_dir() / EARTHDATA_SUBFOLDER
-
-
-def downloaded_granules(folder: str | os.PathLike | None = None) -> list[Path]:
-    """The ATL06 granules already downloaded into :func:`earthdata_folder` (no network).
-
-    Parameters
-    ----------
-    folder : path-like, optional
-        As for :func:`earthdata_folder`.
-
-    Returns
-    -------
-    list of pathlib.Path
-        Sorted; empty when the folder is missing or holds no granule.
-    """
-    local = earthdata_folder(folder)
-    return sorted(local.glob(DOWNLOADED_GLOB)) if local.is_dir() else []
+__all__ = [
+    "DOWNLOADED_GLOB",
+    "EARTHDATA_NETRC_MACHINE",
+    "EARTHDATA_SUBFOLDER",
+    "DataSourceError",
+    "available_releases",
+    "download_earthdata",
+    "downloaded_granules",
+    "earthdata_credentials",
+    "earthdata_folder",
+    "earthdata_query",
+    "find_granules",
+    "granule_table",
+    "plot_ground_tracks",
+    "require_credentials",
+    "sample_granules",
+]
 
 
 def sample_granules(
@@ -127,102 +103,33 @@ def sample_granules(
     return ensure_sample(folder, config)
 
 
-def earthdata_query(
-    bbox: Sequence[float] = PIG_BBOX,
-    dates: Sequence[str] = PIG_DATES,
-    product: str = "ATL06",
-    version: str = "006",
-):
-    """An icepyx Query for real granules (contacts NASA's CMR, so it needs the network).
-
-    Parameters
-    ----------
-    bbox, dates : sequence
-        Area ``[W, S, E, N]`` (degrees) and first/last day (ISO dates, inclusive).
-    product, version : str
-        Short name and release to search for.
-
-    Returns
-    -------
-    icepyx.Query
-
-    Raises
-    ------
-    DataSourceError
-        If CMR cannot be reached.
-    """
-    import icepyx as ipx
-    import requests
-
-    try:
-        return ipx.Query(product, list(bbox), list(dates), version=version)
-    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as err:
-        raise DataSourceError(
-            "Cannot reach NASA's CMR to search for granules (no network?). Connect to the "
-            "internet, or use the embedded sample: set DATA_SOURCE = 'sample' (or the "
-            f"environment variable {DATA_SOURCE_ENV}=sample). Details: {type(err).__name__}"
-        ) from None
-
-
-def download_earthdata(query, folder: str | os.PathLike | None = None) -> list[Path]:
-    """Log in to Earthdata and download a query's granules (subset to its area).
-
-    Parameters
-    ----------
-    query : icepyx.Query
-        From :func:`earthdata_query`.
-    folder : path-like, optional
-        Where to put the granules; default :func:`earthdata_folder`.
-
-    Returns
-    -------
-    list of pathlib.Path
-        Every granule in the folder afterwards, sorted.
-
-    Raises
-    ------
-    DataSourceError
-        If no credentials are configured; nothing is attempted then.
-    """
-    require_credentials()
-    local = earthdata_folder(folder)
-    local.mkdir(parents=True, exist_ok=True)
-    query.download_granules(str(local))
-    return downloaded_granules(local)
-
-
-def require_credentials() -> str:
-    """Where the Earthdata credentials come from; DataSourceError if there are none."""
-    where = earthdata_credentials()
-    if where is None:
-        raise DataSourceError(
-            "No NASA Earthdata credentials found. Set EARTHDATA_USERNAME and "
-            "EARTHDATA_PASSWORD in the environment, or add a line 'machine "
-            f"{EARTHDATA_NETRC_MACHINE} login USER password PASS' to ~/.netrc "
-            "(chmod 600). Free accounts: https://urs.earthdata.nasa.gov. Or use the "
-            f"embedded sample: {DATA_SOURCE_ENV}=sample."
-        )
-    return where
-
-
 def find_granules(
     source: str = "sample",
     bbox: Sequence[float] = PIG_BBOX,
     dates: Sequence[str] = PIG_DATES,
     folder: str | os.PathLike | None = None,
+    *,
+    version: str | int | None = None,
+    strict: bool = False,
 ) -> list[Path]:
     """Granules for the area and dates from the chosen source, ready on disk.
 
     Parameters
     ----------
     source : str
-        ``"sample"`` (offline) or ``"earthdata"`` (search and download with icepyx).
-        Granules already downloaded into the folder (default :func:`earthdata_folder`)
-        are used as they are, with no new search; delete them to search again.
+        ``"sample"`` (offline) or ``"earthdata"`` (search, order and download with icepyx).
+        Real granules downloaded earlier for the same query (product, release, area,
+        dates) are reused with no network; anything else is a new search.
     bbox, dates : sequence
         Area ``[W, S, E, N]`` (degrees) and first/last day (ISO dates, inclusive).
     folder : path-like, optional
         Where the granules live (see :func:`sample_granules` and :func:`earthdata_folder`).
+    version : str or int, optional
+        Real data only: the release to ask for; default ``$IS2_VERSION``, else the latest
+        release NASA's CMR offers.
+    strict : bool
+        Real data only: raise :class:`DataSourceError` when real granules cannot be had,
+        instead of printing one line and returning the embedded sample's granules.
 
     Returns
     -------
@@ -234,21 +141,32 @@ def find_granules(
     ValueError
         For an unknown source.
     DataSourceError
-        If real granules are asked for and cannot be had (no credentials, no network).
+        With ``strict=True``, if real granules cannot be had (the message says why and
+        what to do).
+
+    Examples
+    --------
+    >>> files = find_granules("earthdata")  # doctest: +SKIP
+    Real data not used: No NASA Earthdata credentials found: ... Continuing with the embedded
+    synthetic sample; for real data, set both environment variables before starting Jupyter, ...
     """
     if source == "sample":
         return sample_granules(folder, bbox, dates)
-    if source == "earthdata":
-        downloaded = downloaded_granules(folder)
-        if downloaded:
-            return downloaded
-        require_credentials()  # before any network call: the clearest message first
-        return download_earthdata(earthdata_query(bbox, dates), folder)
-    raise ValueError(f"unknown data source {source!r}: use 'sample' or 'earthdata'")
+    if source != "earthdata":
+        raise ValueError(f"unknown data source {source!r}: use 'sample' or 'earthdata'")
+    try:
+        return real_granules(bbox, dates, folder, PRODUCT, version)
+    except DataSourceError as err:
+        if strict:
+            raise
+        print(err.fallback_message())
+    return sample_granules(None, bbox, dates)
 
 
 def granule_table(files: Sequence[str | os.PathLike]):
-    """One row per granule: name parts, direction, beams present and segment count.
+    """One row per granule: name parts (with the release), direction, beams and segments.
+
+    ``sc_orient`` is -1 for a granule whose ``orbit_info/sc_orient`` was subsetted away.
 
     Returns
     -------
@@ -263,10 +181,10 @@ def granule_table(files: Sequence[str | os.PathLike]):
         with h5py.File(path, "r") as f:
             beams = [b for b in BEAMS if b in f]
             segments = sum(f[f"{b}/land_ice_segments/h_li"].shape[0] for b in beams)
-            orient = int(f["orbit_info/sc_orient"][0])
+            orient = int(f["orbit_info/sc_orient"][0]) if "orbit_info/sc_orient" in f else -1
         rows.append({
             "granule": path.name, "start (UTC)": name.start, "rgt": name.rgt,
-            "cycle": name.cycle, "region": name.region,
+            "cycle": name.cycle, "region": name.region, "release": name.release,
             "direction": "ascending" if name.is_ascending_region else "descending",
             "sc_orient": orient, "beams": len(beams), "segments": segments,
             "MB": round(path.stat().st_size / 1e6, 1),

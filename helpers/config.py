@@ -1,4 +1,4 @@
-"""Project-wide defaults: where data lives, the classic example area and dates."""
+"""Project-wide defaults: where data lives, the classic example area and dates, the product."""
 
 from __future__ import annotations
 
@@ -12,6 +12,12 @@ OUTPUT_DIR_ENV = "IS2_OUTPUT_DIR"
 #: Environment variable that picks the notebooks' data source: ``sample`` (the default,
 #: offline) or ``earthdata`` (real granules via icepyx, see :mod:`helpers.access`).
 DATA_SOURCE_ENV = "IS2_DATA_SOURCE"
+#: Environment variable that pins the ATL06 release a real search asks for (e.g. ``007``);
+#: unset, the search takes the latest release NASA's CMR lists.
+VERSION_ENV = "IS2_VERSION"
+
+#: The ICESat-2 product this tutorial reads.
+PRODUCT = "ATL06"
 
 #: Pine Island Glacier, as [W, S, E, N] in degrees: the list icepyx's ``spatial_extent`` takes.
 PIG_BBOX: tuple[float, float, float, float] = (-102.0, -76.0, -98.0, -74.5)
@@ -47,3 +53,39 @@ def output_dir() -> Path:
     env = os.environ.get(OUTPUT_DIR_ENV)
     return Path(env).expanduser().resolve() if env else REPO_ROOT / "build"
 
+
+
+def pinned_version(version: str | int | None = None) -> str | None:
+    """The release a real search must ask for: ``version``, else ``$IS2_VERSION``, else None.
+
+    Parameters
+    ----------
+    version : str or int, optional
+        A release such as ``"007"`` or ``7``; wins over the environment variable.
+
+    Returns
+    -------
+    str or None
+        Three digits (``"007"``), or None for "the latest release CMR lists".
+
+    Raises
+    ------
+    ValueError
+        If the release is not a positive whole number.
+
+    Examples
+    --------
+    >>> pinned_version(7)
+    '007'
+    >>> pinned_version("006")
+    '006'
+    """
+    value = str(version if version is not None else os.environ.get(VERSION_ENV, "")).strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) == 0:
+        raise ValueError(
+            f"release {value!r} is not a positive whole number (e.g. 007); "
+            f"check version= or {VERSION_ENV}"
+        )
+    return f"{int(value):03d}"

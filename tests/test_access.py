@@ -14,13 +14,14 @@ from helpers.config import PIG_BBOX
 def no_credentials(monkeypatch, tmp_path):
     monkeypatch.delenv("EARTHDATA_USERNAME", raising=False)
     monkeypatch.delenv("EARTHDATA_PASSWORD", raising=False)
+    monkeypatch.delenv("NETRC", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.netrc
 
 
-def test_no_credentials_gives_one_clear_message(no_credentials):
+def test_no_credentials_gives_one_clear_message(no_credentials, tmp_path):
     assert access.earthdata_credentials() is None
     with pytest.raises(access.DataSourceError) as err:
-        access.find_granules("earthdata")
+        access.find_granules("earthdata", folder=tmp_path / "earthdata", strict=True)
     message = str(err.value)
     assert "EARTHDATA_USERNAME" in message and "~/.netrc" in message
     assert "IS2_DATA_SOURCE=sample" in message and "\n" not in message
@@ -77,28 +78,37 @@ def _cmr_reachable() -> bool:
 def test_real_query_finds_granules_over_pine_island():
     if not _cmr_reachable():
         pytest.skip("NASA CMR is not reachable from this machine (offline): real search not run")
-    query = access.earthdata_query(PIG_BBOX, ("2019-01-01", "2019-01-31"))
+    releases = access.available_releases()
+    assert releases, "CMR lists no ATL06 release"
+    query = access.earthdata_query(PIG_BBOX, ("2019-01-01", "2019-01-31"))  # the latest release
+    assert query.product_version == releases[-1]
     names = query.avail_granules(ids=True)[0]
-    assert names and all("ATL06" in n for n in names)
+    assert names and all("ATL06" in n and f"_{releases[-1]}_" in n for n in names)
 
 
-def test_downloaded_granules_are_reused_without_a_new_search(
+def test_downloaded_granules_are_reused_for_the_same_query_only(
     no_credentials, small_sample, tmp_path
 ):
     import shutil
 
-    folder = tmp_path / "earthdata"
-    folder.mkdir()
+    from helpers.earthdata.manifest import query_folder, write_manifest
+
+    dates = ("2019-01-01", "2019-01-31")
+    folder = query_folder(tmp_path / "earthdata", "ATL06", "007", PIG_BBOX, dates)
+    folder.mkdir(parents=True)
     granule = sorted(small_sample.glob("ATL06_*.h5"))[0]
-    shutil.copy(granule, folder / f"processed_{granule.name}")
-    assert access.find_granules("earthdata", folder=folder) == [
-        folder / f"processed_{granule.name}"
-    ]
+    shutil.copy(granule, folder / granule.name)
+    write_manifest(folder, "ATL06", "007", PIG_BBOX, dates, [folder / granule.name])
+    found = access.find_granules("earthdata", PIG_BBOX, dates, tmp_path / "earthdata")
+    assert found == [folder / granule.name]  # no credentials, no network needed
+    with pytest.raises(access.DataSourceError, match="No NASA Earthdata credentials"):
+        access.find_granules("earthdata", PIG_BBOX, ("2019-01-01", "2019-02-01"),
+                             tmp_path / "earthdata", strict=True)  # fmt: skip
 
 
 def test_downloaded_granules_come_from_one_folder_and_one_pattern(tmp_path, monkeypatch):
     monkeypatch.setenv("IS2_DATA_DIR", str(tmp_path))
-    assert access.earthdata_folder() == tmp_path / "earthdata"
+    assert access.earthdata_folder() == tmp_path.resolve() / "earthdata"
     assert access.downloaded_granules() == []  # no folder yet: nothing, and no error
     folder = tmp_path / "earthdata"
     folder.mkdir()

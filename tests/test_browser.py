@@ -25,17 +25,16 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
+from browser_support import BOKEH_FRAMES_JS, CANVAS_JS, blocked_chromium, bokeh_drawn, poll
 
 from helpers.config import REPO_ROOT
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 SCREENSHOTS = REPO_ROOT / "build" / "screenshots"
 
@@ -45,12 +44,6 @@ RUN_TIMEOUT_S = 300
 # Tall, so that a screenshot shows several figures: JupyterLab scrolls inside the notebook panel,
 # so a "full page" screenshot is only ever the viewport.
 VIEWPORT = {"width": 1400, "height": 4000}
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
-
 # User settings of the test server. No autosave: nothing may be written into notebooks. Every cell
 # attached and rendered (the default, content-visibility windowing, may skip cells out of view,
 # and 'full' detaches them, hiding outputs from the checks). No news feed or update check.
@@ -142,47 +135,6 @@ REPORT_JS = f"""
 }}
 """
 
-# Distinct colours and the fraction of painted (non-white) pixels of RGBA pixel data.
-PIXEL_STATS_JS = """
-  const pixelStats = (d, width, height) => {
-    const colours = new Set();
-    let painted = 0;
-    for (let i = 0; i < d.length; i += 4) {
-      if (d[i + 3] === 0) continue;
-      colours.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
-      if (d[i] < 245 || d[i + 1] < 245 || d[i + 2] < 245) painted++;
-    }
-    return {width, height, distinct: colours.size, painted: painted / (width * height)};
-  };
-"""
-
-# How much a canvas shows.
-CANVAS_JS = f"""
-(canvas) => {{{PIXEL_STATS_JS}
-  const ctx = canvas.getContext('2d');
-  const {{width, height}} = canvas;
-  if (!ctx || !width || !height) return {{width, height, distinct: 0, painted: 0}};
-  return pixelStats(ctx.getImageData(0, 0, width, height).data, width, height);
-}}
-"""
-
-# The same, over the data area (frame) of every Bokeh plot on the page, from a PNG export of it.
-BOKEH_FRAMES_JS = f"""
-() => {{{PIXEL_STATS_JS}
-  const index = window.Bokeh && window.Bokeh.index;
-  if (!index) return null;
-  const plots = [...index.query(v => v.model && ['Plot', 'Figure'].includes(v.model.type))];
-  return plots.map(view => {{
-    const canvas = view.export('png', false).canvas;
-    const r = canvas.width / view.bbox.width;
-    const {{x, y, width, height}} = view.frame.bbox;
-    const w = Math.round(width * r), h = Math.round(height * r);
-    const d = canvas.getContext('2d').getImageData(Math.round(x * r), Math.round(y * r), w, h).data;
-    return pixelStats(d, w, h);
-  }});
-}}
-"""
-
 SCROLL_TO_CELL_JS = f"""
 ([path, index, block]) => {{
   const panel = ({FIND_PANEL_JS})(path);
@@ -215,14 +167,6 @@ class Lab:
     def log_tail(self, lines: int = 40) -> str:
         text = self.log.read_text(errors="replace").splitlines()
         return "\n".join(text[-lines:])
-
-
-@dataclass
-class Browser:
-    """A Chromium context whose page requests to anything but this machine are aborted."""
-
-    context: object
-    external: list[str] = field(default_factory=list)
 
 
 def _free_port() -> int:
@@ -260,36 +204,8 @@ def _stop(proc: subprocess.Popen, lab: Lab) -> None:
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     """Debian's Chromium, headless, with a fresh profile and the network blocked in the page."""
-    if not CHROMIUM.exists():
-        pytest.skip(
-            "Debian chromium not installed (apt-get install chromium): browser test skipped"
-        )
-    sync_api = pytest.importorskip("playwright.sync_api")
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    result = Browser(context=None)
-
-    def only_local(route):
-        url = route.request.url
-        parts = urlsplit(url)
-        if parts.scheme in ("http", "https", "ws", "wss") and parts.hostname not in LOCAL_HOSTS:
-            result.external.append(url)
-            route.abort("internetdisconnected")
-        else:
-            route.continue_()
-
-    with sync_api.sync_playwright() as p:
-        # Playwright refuses --user-data-dir in args: a persistent context takes the profile.
-        context = p.chromium.launch_persistent_context(
-            str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
-            viewport=VIEWPORT, service_workers="block",
-        )  # fmt: skip
-        context.set_default_timeout(30_000)
-        context.route("**/*", only_local)
-        result.context = context
-        try:
-            yield result
-        finally:
-            context.close()
+    with blocked_chromium(tmp_path_factory.mktemp("chromium-profile"), VIEWPORT) as result:
+        yield result
 
 
 @pytest.fixture(scope="module")
@@ -359,18 +275,6 @@ def lab(tmp_path_factory):
     assert not changed, f"stored notebooks changed during the browser test: {changed}"
 
 
-def _poll(page, script, arg, done, timeout_s, what):
-    """Evaluate SCRIPT every second until DONE(value) holds; fail with the last value."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = page.evaluate(script, arg)
-        if done(value):
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not done after {timeout_s} s (last state: {value})")
-        page.wait_for_timeout(1000)
-
-
 def _idle(state) -> bool:
     return isinstance(state, dict) and state["status"] == "idle" and state["running"] == 0
 
@@ -380,14 +284,14 @@ def _run_all_cells(page, path: str) -> None:
     page.locator(".jp-Notebook").first.click()  # the notebook is the current widget
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
-    _poll(page, KERNEL_JS, path, lambda s: isinstance(s, dict) and (s["running"] or s["executed"]),
+    poll(page, KERNEL_JS, path, lambda s: isinstance(s, dict) and (s["running"] or s["executed"]),
           30, "Run All Cells did not start")  # fmt: skip
     # Done when the kernel is idle with no [*] prompt, three seconds running.
     deadline = time.monotonic() + RUN_TIMEOUT_S
     quiet = 0
     while quiet < 3:
         remaining = deadline - time.monotonic()
-        _poll(page, KERNEL_JS, path, _idle, max(remaining, 0), "running all cells")
+        poll(page, KERNEL_JS, path, _idle, max(remaining, 0), "running all cells")
         quiet = quiet + 1 if _idle(page.evaluate(KERNEL_JS, path)) else 0
         page.wait_for_timeout(1000)
 
@@ -396,15 +300,6 @@ def _bokeh_canvases(page) -> list[dict]:
     """Pixel statistics of every canvas in the outputs (Bokeh draws inside open shadow roots,
     which Playwright's CSS selectors pierce)."""
     return [c.evaluate(CANVAS_JS) for c in page.locator(".jp-OutputArea-output canvas").all()]
-
-
-def _drawn(stats: dict) -> bool:
-    """A plot frame shows data: many colours (an empty frame has one or two), over > 1 %."""
-    return stats["distinct"] > 10 and stats["painted"] > 0.01
-
-
-def _bokeh_drawn(frames) -> bool:
-    return bool(frames) and any(_drawn(f) for f in frames)
 
 
 def _figure_cell(cells: list[dict]) -> int | None:
@@ -429,13 +324,13 @@ def test_browser_runs_notebook(notebook, browser, lab):
     cells, canvases, frames, failures = [], [], None, []
     try:
         page.goto(f"{lab.url}/lab/tree/{path}?reset&token={lab.token}", timeout=60_000)
-        _poll(page, KERNEL_JS, path, _idle, KERNEL_TIMEOUT_S, "kernel start")
+        poll(page, KERNEL_JS, path, _idle, KERNEL_TIMEOUT_S, "kernel start")
         start = time.monotonic()
         _run_all_cells(page, path)
         print(f"\n{notebook.name}: Run All Cells took {time.monotonic() - start:.1f} s")
         if wants_bokeh:  # BokehJS draws the map after the cell's output arrives
             with contextlib.suppress(TimeoutError):  # reported below
-                _poll(page, BOKEH_FRAMES_JS, None, _bokeh_drawn, 60, "drawing the Bokeh map")
+                poll(page, BOKEH_FRAMES_JS, None, bokeh_drawn, 60, "drawing the Bokeh map")
             frames, canvases = page.evaluate(BOKEH_FRAMES_JS), _bokeh_canvases(page)
         page.wait_for_function(
             "() => [...document.querySelectorAll('.jp-Notebook img')].every(i => i.complete)"
@@ -472,7 +367,7 @@ def test_browser_runs_notebook(notebook, browser, lab):
     widths = [w for c in cells for w in c["images"]]
     if wants_figures and not any(w > 100 for w in widths):
         failures.append(f"no rendered figure (widths of PNG outputs: {widths})")
-    if wants_bokeh and not (canvases and _bokeh_drawn(frames)):
+    if wants_bokeh and not (canvases and bokeh_drawn(frames)):
         failures.append(f"the Bokeh map is missing or blank: plot frames {frames}, "
                         f"canvases {canvases}")  # fmt: skip
     external = browser.external[external_before:]

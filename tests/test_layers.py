@@ -19,9 +19,10 @@ PACKAGE = REPO_ROOT / "helpers"
 #: Numpy in, numpy out: they may import each other, nothing else of ``helpers``.
 PURE = ("config", "gpstime", "granules", "bbox", "projection", "tracks", "fileio")
 #: What the reducer must not depend on (the faces, the generator, the tooling, the loader).
-NOT_FOR_REDUCE = ("synthetic", "render", "access", "load", "dhdt", "devtools", "sample")
+NOT_FOR_REDUCE = ("synthetic", "render", "access", "earthdata", "load", "dhdt", "devtools",
+                  "sample")
 #: What the loader must not depend on.
-NOT_FOR_LOAD = ("synthetic", "render", "access", "devtools", "sample")
+NOT_FOR_LOAD = ("synthetic", "render", "access", "earthdata", "devtools", "sample")
 
 
 def module_name(path: Path, root: Path = REPO_ROOT) -> str:
