@@ -13,9 +13,11 @@ runs in its own fresh ``python3`` kernel started with nbclient, its working fold
 
 The executed copies go to a temporary folder (kept with ``--keep``), so ``notebooks/`` is
 never modified. Reduced outputs and maps already under ``helpers.config.output_dir()`` are
-reused by notebooks 3, 4 and 6 unless ``--fresh`` deletes them first. A missing or failing
-notebook does not stop the others: its row reads ``FAILED: <first line of the error>``. The
-load average before and after is printed, since other jobs on the same cores skew timings.
+reused by notebooks 4 and 7 unless ``--fresh`` deletes them first (notebook 3 always redoes
+its reduction). Kernels start with the same encrypted transport as ``make tutorial``. A
+missing or failing notebook does not stop the others: its row reads ``FAILED: <first line of
+the error>``. The load average before and after is printed, since other jobs on the same cores
+skew timings.
 
 It prints a Markdown table with a total row and the goal lines: total run <= 180 s on 2
 cores, no kernel above 2 GB. Run it with ``make bench`` or::
@@ -43,12 +45,12 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from helpers.config import DATA_SOURCE_ENV, REPO_ROOT, data_dir, output_dir
-from helpers.devtools.tutorial import notebooks
+from helpers.devtools.tutorial import kernel_config, notebooks
 
 #: Folder of the tutorial notebooks; also the kernels' working folder.
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 #: Teaching order: notebook name prefixes expected, so that a missing one is reported.
-EXPECTED_PREFIXES = ("01", "02", "03", "04", "05", "06")
+EXPECTED_PREFIXES = ("01", "02", "03", "04", "05", "06", "07")
 #: Per-cell timeout, in seconds.
 CELL_TIMEOUT_S = 600
 #: The issue's budgets: every notebook in 3 min, no kernel above 2 GB.
@@ -134,6 +136,7 @@ async def run_notebook(path: Path, out_dir: Path, result: Result) -> None:
         timeout=CELL_TIMEOUT_S,
         kernel_name="python3",
         resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
+        config=kernel_config(),
     )
     client.reset_execution_trackers()
     env = {**os.environ, DATA_SOURCE_ENV: "sample"}
@@ -260,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--fresh", action="store_true",
                         help=f"first delete {', '.join(FRESH_SUBDIRS)} under the output folder "
-                             "so that notebooks 3, 4 and 6 do all their work")  # fmt: skip
+                             "so that notebooks 4 and 7 reuse nothing earlier")  # fmt: skip
     parser.add_argument("--keep", action="store_true",
                         help="keep the executed notebook copies (under build/bench/) "
                              "and print where")  # fmt: skip

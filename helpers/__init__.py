@@ -27,6 +27,8 @@ The faces (what the notebooks call):
 - :mod:`helpers.render`     datashader maps (``python -m helpers.render``), interactive view, export
 - :mod:`helpers.dhdt`       elevation-change rates from repeat tracks
 - :mod:`helpers.sample`     the embedded sample's command line (``python -m helpers.sample``)
+- :mod:`helpers.notebook`   notebook plumbing: terminal commands run with the kernel's
+  environment, a quiet Dask shutdown
 
 Apart:
 

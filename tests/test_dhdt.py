@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from helpers.dhdt import (
+    FIRST_REPEAT_CYCLE,
     along_track_bins,
     beam_pairs,
     estimate_dhdt,
@@ -63,12 +64,13 @@ def test_bins_follow_the_track_direction():
     assert np.all(np.diff(bins) >= 0)
 
 
-def test_estimate_over_tracks_matches_the_planted_field():
-    rng = np.random.default_rng(4)
+def planted_tracks(rng, cycles=range(1, 7), early_bias_m=0.0):
+    """Pair 2 along two straight RGTs with a rate that varies along track (-4 to -3 m/yr);
+    cycles 1-2 are raised by ``early_bias_m`` (as passes off the reference track would be)."""
     rows = []
     for rgt, direction in ((10, (0.6, 0.8)), (20, (1.0, 0.0))):
         s = np.arange(0, 5000, 20.0)
-        for cycle in range(1, 7):
+        for cycle in cycles:
             for beam, offset in (("gt2l", 45.0), ("gt2r", -45.0)):
                 jitter = rng.normal(0, 15)
                 x = -1.6e6 + direction[0] * s - direction[1] * (offset + jitter)
@@ -76,21 +78,40 @@ def test_estimate_over_tracks_matches_the_planted_field():
                 t = np.full(s.size, 2018.9 + 0.25 * cycle)
                 rate = -4.0 + 2e-4 * (x + 1.6e6)  # varies along track: -4 to -3 m/yr
                 h = 300 + 0.004 * (x + 1.6e6) + rate * (t - 2019.5) + rng.normal(0, 0.1, s.size)
+                h += early_bias_m if cycle < 3 else 0.0
                 bad = rng.random(s.size) < 0.01
                 h[bad] += 150.0
                 rows.append(pd.DataFrame({"x": x, "y": y, "t_year": t, "h_li": h.astype("f4"),
                                           "beam": beam, "rgt": rgt, "cycle": cycle}))  # fmt: skip
-    result = estimate_dhdt(pd.concat(rows, ignore_index=True))
+    return pd.concat(rows, ignore_index=True)
+
+
+def median_error(result):
+    """Median absolute difference (m/yr) between estimated and planted rates."""
+    return float(np.median(np.abs(result.dhdt - (-4.0 + 2e-4 * (result.x + 1.6e6)))))
+
+
+def test_estimate_over_tracks_matches_the_planted_field():
+    result = estimate_dhdt(planted_tracks(np.random.default_rng(4)), min_cycle=1)
     assert set(result.rgt) == {10, 20} and set(result.pair) == {2}
-    truth = -4.0 + 2e-4 * (result.x + 1.6e6)
-    assert np.median(np.abs(result.dhdt - truth)) < 0.05
+    assert median_error(result) < 0.05
     assert (result.n_cycles == 6).all()
+
+
+def test_cycles_before_the_first_repeat_cycle_are_left_out_by_default():
+    df = planted_tracks(np.random.default_rng(5), early_bias_m=3.0)
+    assert FIRST_REPEAT_CYCLE == 3
+    default = estimate_dhdt(df)
+    assert (default.n_cycles == 4).all()  # cycles 3-6
+    assert median_error(default) < 0.05
+    everything = estimate_dhdt(df, min_cycle=1)
+    assert median_error(everything) > 1.0  # the biased early cycles ruin the rates
 
 
 def test_sparse_bins_get_no_rate():
     t = np.linspace(2019, 2020, 10)
     df = pd.DataFrame({"x": np.arange(10.0), "y": np.zeros(10), "t_year": t,
-                       "h_li": np.ones(10), "beam": "gt1l", "rgt": 1, "cycle": 1})  # fmt: skip
+                       "h_li": np.ones(10), "beam": "gt1l", "rgt": 1, "cycle": 3})  # fmt: skip
     assert estimate_dhdt(df).empty
 
 
@@ -141,3 +162,12 @@ def test_steepest_bin_is_on_the_steeper_track():
     assert fit.slope_x == pytest.approx(0.03, abs=1e-3)
     assert fit.dhdt == pytest.approx(-1.0, abs=0.02)
     assert steepest_bin(df, (0.0, 0.0), radius_m=1e3) is None  # nothing near
+
+
+def test_steepest_bin_uses_only_repeat_cycles_by_default():
+    df = repeat_tracks(np.random.default_rng(7), {7: 0.01}, cycles=range(1, 7))
+    points, _ = steepest_bin(df, (-1.6e6 + 1000.0, -3e5 + 7000.0), radius_m=5e3, bin_m=500.0)
+    assert sorted(points["cycle"].unique()) == [3, 4, 5, 6]
+    points, _ = steepest_bin(df, (-1.6e6 + 1000.0, -3e5 + 7000.0), radius_m=5e3, bin_m=500.0,
+                             min_cycle=1)  # fmt: skip
+    assert sorted(points["cycle"].unique()) == [1, 2, 3, 4, 5, 6]
