@@ -8,7 +8,9 @@ Pure utilities (numpy in, numpy out; they import nothing above them):
 - :mod:`helpers.bbox`       ``[W, S, E, N]`` boxes, across the antimeridian too
 - :mod:`helpers.projection` lon/lat to polar stereographic: EPSG:3031 south, 3413 north
 - :mod:`helpers.tracks`     ascending/descending, point by point
-- :mod:`helpers.fileio`     atomic writes
+- :mod:`helpers.fileio`     atomic writes, temporary names unique across hosts, file locks
+- :mod:`helpers.workers`    worker counts capped by the CPUs, workers that die with their
+  parent, a Ctrl-C that is never lost
 
 The reducer and the loader (they import only the utilities; the loader takes its schema
 from :mod:`helpers.reduce.variables`):

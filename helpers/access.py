@@ -68,6 +68,11 @@ def sample_granules(
 ) -> list[Path]:
     """The synthetic sample's granules for an area and dates, generated first if needed.
 
+    A complete sample of that area and dates in the folder is used as it is, whatever
+    options made it (an instructor's ``--all-rgts`` sample, another version): it is never
+    deleted or regenerated here. When there is none, it is generated once: callers that
+    find another process generating it wait for that one instead of starting their own.
+
     Parameters
     ----------
     folder : path-like, optional
@@ -80,8 +85,14 @@ def sample_granules(
     -------
     list of pathlib.Path
         The sample's granules, sorted.
+
+    Raises
+    ------
+    helpers.synthetic.sample.SampleError
+        If the folder holds a sample of another area or dates, or cannot be written when
+        the sample must be made.
     """
-    from helpers.synthetic.sample import SampleConfig, generate_sample, sample_files
+    from helpers.synthetic.sample import SampleConfig, ensure_sample
 
     config = SampleConfig(bbox=tuple(float(v) for v in bbox), start=dates[0], end=dates[1])
     if folder is None:
@@ -89,8 +100,7 @@ def sample_granules(
         if (config.bbox, (config.start, config.end)) != (PIG_BBOX, PIG_DATES):
             label = "_".join(f"{v:g}" for v in config.bbox) + f"_{config.start}_{config.end}"
             folder = folder / "samples" / label
-    generate_sample(folder, config, progress=False)  # a no-op when complete
-    return sample_files(folder)
+    return ensure_sample(folder, config)
 
 
 def find_granules(

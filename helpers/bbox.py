@@ -94,7 +94,16 @@ class BBox:
         """
         if len(values) != 4:
             raise ValueError(f"a bbox needs 4 numbers W S E N, got {len(values)}")
-        return cls(*(float(v) for v in values))
+        box = cls(*(float(v) for v in values))
+        if box.crosses_antimeridian and box.width_deg > 180.0:
+            # Almost always west and east swapped; a box across the antimeridian that is
+            # wider than half the globe can be written as two boxes.
+            raise ValueError(
+                f"bbox west edge {box.west:g} is east of its east edge {box.east:g}: that is a "
+                f"{box.width_deg:g}° wide box across the antimeridian; give the edges as "
+                "W S E N (a box across the antimeridian, W > E, must be under 180° wide)"
+            )
+        return box
 
     @property
     def crosses_antimeridian(self) -> bool:

@@ -9,13 +9,17 @@ first, then wrapped the arrays in dask: its "larger than memory" was not true).
 The columns and their dtypes are those of :mod:`helpers.reduce.variables`, the one place
 that names the reducer's outputs; every file read is checked against them, so a file
 written with other dtypes stops the computation with its name instead of passing
-unnoticed. ``beam``, ``rgt`` and ``cycle`` come from the file names
-(``<granule stem>_<beam>.h5``, ``<granule stem>.parquet``), at no read cost.
+unnoticed, and so does a file that cannot be read at all (truncated, corrupt).
+``beam``, ``rgt`` and ``cycle`` come from what the reducer stores in each file (HDF5
+attributes, Parquet metadata and its ``beam`` column), read with the data; the file name
+(``<granule stem>_<beam>.h5``, ``<granule stem>.parquet``) is only a fallback, so files
+renamed by a user load as well.
 """
 
 from __future__ import annotations
 
 import glob
+import json
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -69,16 +73,27 @@ def find_reduced(source: str | os.PathLike | Iterable[str | os.PathLike]) -> lis
     return sorted(found)
 
 
-def _name_parts(path: Path) -> tuple[str | None, int, int]:
-    """(beam or None, rgt, cycle) from an output file name."""
-    stem = path.stem
-    beam = None
+class ReducedFileError(ValueError):
+    """A reduced output that cannot be read; the message names the file and what to do."""
+
+
+#: What h5py and pyarrow raise for a file they cannot read (pyarrow's errors derive from
+#: these too: ArrowInvalid from ValueError, ArrowIOError from OSError).
+_READ_ERRORS = (OSError, ValueError, RuntimeError, TypeError, IndexError, EOFError)
+
+
+def _fields_from_name(path: Path) -> dict:
+    """``beam`` (HDF5 only), ``rgt`` and ``cycle`` from an output's name, where it parses."""
+    stem, fields = path.stem, {}
     if path.suffix == ".h5":
-        stem, beam = stem.rsplit("_", 1)
-        if beam not in BEAMS:
-            raise ValueError(f"{path.name}: not a reduced output name (<granule>_<beam>.h5)")
-    name = parse_granule_name(stem)
-    return beam, name.rgt, name.cycle
+        stem, _, beam = stem.rpartition("_")
+        if beam in BEAMS:
+            fields["beam"] = beam
+    try:
+        name = parse_granule_name(stem)
+    except ValueError:
+        return fields
+    return fields | {"rgt": name.rgt, "cycle": name.cycle}
 
 
 def _meta(columns: Sequence[str]) -> pd.DataFrame:
@@ -116,9 +131,10 @@ def read_file(path: str | os.PathLike, columns: Sequence[str]) -> pd.DataFrame:
     Parameters
     ----------
     path : path-like
-        A reduced output, ``<granule>_<beam>.h5`` or ``<granule>.parquet``.
+        A reduced output, ``<granule>_<beam>.h5`` or ``<granule>.parquet`` (or the same
+        file under another name).
     columns : sequence of str
-        Output variables and/or name columns (``beam``, ``rgt``, ``cycle``).
+        Output variables and/or granule fields (``beam``, ``rgt``, ``cycle``).
 
     Returns
     -------
@@ -132,38 +148,68 @@ def read_file(path: str | os.PathLike, columns: Sequence[str]) -> pd.DataFrame:
     ValueError
         If a column's dtype differs from :mod:`helpers.reduce.variables` (see
         :func:`check_dtypes`).
+    ReducedFileError
+        If the file cannot be read (truncated, corrupt, not an output), naming it.
     """
     path = Path(path)
-    beam, rgt, cycle = _name_parts(path)
-    stored = [c for c in columns if c not in NAME_COLUMNS or (c == "beam" and beam is None)]
-    data = _read_h5(path, stored) if path.suffix == ".h5" else _read_parquet(path, stored)
+    stored = [c for c in columns if c not in NAME_COLUMNS or (c == "beam" and path.suffix != ".h5")]
+    try:
+        reader = _read_h5 if path.suffix == ".h5" else _read_parquet
+        data, fields, n = reader(path, stored)
+    except KeyError:
+        raise
+    except _READ_ERRORS as err:  # h5py's and pyarrow's ways of saying "cannot read this"
+        reason = " ".join(str(err).split()) or type(err).__name__
+        raise ReducedFileError(
+            f"{path}: cannot read this reduced output ({reason}); delete it or reduce its "
+            "granule again"
+        ) from None
     check_dtypes(data, path)
-    n = len(next(iter(data.values()))) if data else 0
+    wanted = [c for c in NAME_COLUMNS if c in columns and c not in data]
+    fields = _fields_from_name(path) | fields if wanted else fields
+    for column in wanted:
+        if column not in fields:
+            raise ReducedFileError(
+                f"{path}: no {column} attribute, and its name is not "
+                "<granule>_<beam>.h5 or <granule>.parquet; reduce its granule again"
+            )
+        dtype = object if column == "beam" else COLUMN_DTYPES[column]
+        data[column] = np.full(n, fields[column], dtype=dtype)
     if "beam" in columns:
-        data["beam"] = pd.Categorical(
-            data["beam"] if beam is None else np.full(n, beam), dtype=_BEAM_DTYPE
-        )
-    if "rgt" in columns:
-        data["rgt"] = np.full(n, rgt, dtype=NAME_COLUMN_DTYPES["rgt"])
-    if "cycle" in columns:
-        data["cycle"] = np.full(n, cycle, dtype=NAME_COLUMN_DTYPES["cycle"])
+        data["beam"] = pd.Categorical(data["beam"], dtype=_BEAM_DTYPE)
     return pd.DataFrame({c: data[c] for c in columns})
 
 
-def _read_h5(path: Path, columns: Sequence[str]) -> dict[str, np.ndarray]:
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _read_h5(path: Path, columns: Sequence[str]) -> tuple[dict, dict, int]:
+    """(columns, granule fields from the attributes, number of rows) of an HDF5 output."""
     import h5py
 
     with h5py.File(path, "r") as f:
         _require(path, columns, f)
-        return {c: f[c][()] for c in columns}
+        data = {c: f[c][()] for c in columns}
+        n = len(next(iter(data.values()))) if data else f["h_li"].shape[0]
+        attrs = f.attrs
+        fields = {k: int(attrs[k]) for k in ("rgt", "cycle") if k in attrs}
+        if "beam" in attrs:
+            fields["beam"] = _text(attrs["beam"])
+    return data, fields, n
 
 
-def _read_parquet(path: Path, columns: Sequence[str]) -> dict[str, np.ndarray]:
+def _read_parquet(path: Path, columns: Sequence[str]) -> tuple[dict, dict, int]:
+    """(columns, granule fields from the metadata, number of rows) of a Parquet output."""
     import pyarrow.parquet as pq
 
-    _require(path, columns, set(pq.read_schema(path).names))
+    schema = pq.read_schema(path)
+    _require(path, columns, set(schema.names))
     table = pq.read_table(path, columns=list(columns))
-    return {c: table.column(c).to_numpy() for c in columns}
+    meta = schema.metadata or {}
+    fields = {k: int(json.loads(meta[k.encode()])) for k in ("rgt", "cycle")
+              if k.encode() in meta}  # fmt: skip
+    return {c: table.column(c).to_numpy() for c in columns}, fields, table.num_rows
 
 
 def _require(path: Path, columns: Sequence[str], have) -> None:

@@ -162,13 +162,15 @@ def render_map(
 ) -> MapResult:
     """Aggregate, draw and (optionally) save a map as PNG. Returns the aggregate.
 
+    The PNG is written atomically, to ``png`` or, if that does not end in ``.png``, to
+    ``png`` + ``.png`` (see :func:`png_path`).
+
     The figure stays open (a notebook shows it); close it with ``plt.close()`` in scripts.
     """
     result = aggregate(df, column, how, width, height)
     ax = draw(result, title=title)
     if png is not None:
-        Path(png).parent.mkdir(parents=True, exist_ok=True)
-        ax.figure.savefig(png, dpi=110)
+        save_png(ax.figure, png)
     return result
 
 
@@ -193,8 +195,7 @@ def ascending_descending(df, column: str = "h_li", how: str = "mean", png=None):
     for ax, result, name in zip(axes, results, ("ascending", "descending"), strict=True):
         draw(result, ax=ax, title=f"{name} passes: {how} of {column}", limits=limits)
     if png is not None:
-        Path(png).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(png, dpi=110)
+        save_png(fig, png)
     return fig
 
 
@@ -274,11 +275,42 @@ def _parser() -> argparse.ArgumentParser:
     return parser  # fmt: skip
 
 
+def png_path(path: str | os.PathLike) -> Path:
+    """Where a map asked for at ``path`` is written: ``path`` itself, or ``path.png``.
+
+    Examples
+    --------
+    >>> png_path("maps/heights").name, png_path("maps/h.PNG").name
+    ('heights.png', 'h.PNG')
+    """
+    path = Path(path)
+    return path if path.suffix.lower() == ".png" else path.with_name(f"{path.name}.png")
+
+
+def save_png(figure, path: str | os.PathLike, dpi: int = 110) -> Path:
+    """Save a figure as PNG, atomically, and return the path really written.
+
+    Raises
+    ------
+    OSError
+        If the folder cannot be made or written (the message names the path).
+    """
+    from helpers.fileio import atomic_path
+
+    path = png_path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=dpi, format="png")
+    return path
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point."""
+    """Command-line entry point: 0 when the map was written, 2 (and one line) otherwise."""
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     from helpers.load import open_reduced
 
     parser = _parser()
@@ -286,14 +318,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     columns = ["x", "y"] + ([args.column] if args.how != "count" else [])
     try:
         df = open_reduced(args.source, columns=columns)
-        result = render_map(df, args.column, args.how, png=args.png, title=args.title,
+        result = render_map(df, args.column, args.how, title=args.title,
                             width=args.size, height=args.size)  # fmt: skip
-    except (FileNotFoundError, ValueError, KeyError) as err:
-        parser.exit(2, f"{parser.prog}: error: {err}\n")
-    import matplotlib.pyplot as plt
-
-    plt.close("all")
-    print(f"drew {result.points:,} points into {args.png}")
+    except (FileNotFoundError, ValueError, KeyError) as err:  # unreadable outputs are named
+        plt.close("all")
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        parser.exit(2, f"{parser.prog}: error: {message}\n")
+    try:
+        written = save_png(plt.gcf(), args.png)
+    except OSError as err:
+        parser.exit(2, f"{parser.prog}: error: cannot write the map to {png_path(args.png)}: "
+                       f"{err.strerror or err}\n")  # fmt: skip
+    finally:
+        plt.close("all")
+    print(f"drew {result.points:,} points into {written}")
     return 0
 
 

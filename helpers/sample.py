@@ -9,7 +9,6 @@ This module also re-exports what the rest of the package and the notebooks use:
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from helpers.config import PIG_BBOX, PIG_DATES, data_dir
 from helpers.fileio import remove_partials
+from helpers.reduce.cli import NumberArgumentParser
 from helpers.synthetic.sample import (
     DEFAULT_RGTS,
     MANIFEST,
@@ -25,13 +25,14 @@ from helpers.synthetic.sample import (
     generate_sample,
     sample_files,
 )
+from helpers.workers import available_cpus
 
 __all__ = ["MANIFEST", "SampleConfig", "SampleError", "generate_sample", "main", "sample_files"]
 
 
 def _parser() -> argparse.ArgumentParser:
     """The command line's options, in the order ``-h`` lists them."""
-    parser = argparse.ArgumentParser(
+    parser = NumberArgumentParser(
         prog="python -m helpers.sample",
         description=(
             "Write deterministic, schema-faithful SYNTHETIC ATL06 (release 006) granules "
@@ -104,7 +105,7 @@ def _add_run_control(parser: argparse.ArgumentParser) -> None:
         "--jobs",
         "-n",
         type=int,
-        default=min(2, os.cpu_count() or 1),
+        default=min(2, available_cpus()),
         help="granules generated in parallel",
     )
     parser.add_argument(

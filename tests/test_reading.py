@@ -291,3 +291,14 @@ def test_area_reads_on_real_granules_give_the_outputs_of_a_whole_read(real_data,
     for file, arrays in want.items():
         for var in OUTPUT_VARIABLES:
             np.testing.assert_array_equal(got[file][var], arrays[var], err_msg=(file, var))
+
+
+def test_how_a_granule_is_read_is_not_an_option_that_makes_outputs_differ(full_granules,
+                                                                           tmp_path):  # fmt: skip
+    granule, bbox = full_granules[0], BBox(*PIG_BBOX)
+    first = reduce_granule(granule, tmp_path, ReduceOptions(bbox=bbox, area_reads=False))
+    assert first.status == "done"
+    for options in (ReduceOptions(bbox=bbox), ReduceOptions(bbox=bbox, read_ahead=True)):
+        assert reduce_granule(granule, tmp_path, options).status == "skipped"
+    other = reduce_granule(granule, tmp_path, ReduceOptions(bbox=bbox, epsg=3413))
+    assert other.status == "failed" and "other options" in other.reason

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,17 +13,39 @@ from helpers.reduce.granule import ReduceOptions
 from helpers.reduce.run import reduce_granules
 
 
+class NumberArgumentParser(argparse.ArgumentParser):
+    """An argument parser that reads ``-inf``, ``-1e3`` or ``-.5`` as numbers, not options.
+
+    argparse takes an argument for an option when it starts with ``-`` and is not a
+    plain negative number (``-5``, ``-5.0``); so ``-b -102 -76 -98 -inf`` would fail with
+    "expected 4 arguments". Our options are all letters, so nothing else starts with ``-``
+    and a digit, a dot, ``inf`` or ``nan``.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = re.compile(
+            r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE
+        )
+
+
+#: What ``-h`` says the command does.
+DESCRIPTION = (
+    "Reduce ATL06 granules: keep segments with atl06_quality_summary == 0, "
+    "|h_li| < 10 km and inside the bounding box; add GPS time (t_gps), UTC decimal "
+    "year (t_year), polar stereographic x/y (EPSG:3031 south, 3413 north) and an ascending "
+    "flag (is_asc); write one file per "
+    "granule and beam, <granule>_<beam>.h5 (or one Parquet file per granule). "
+    "Finished granules are skipped on re-runs; broken files are named and skipped; "
+    "an output folder holding outputs made with another box or format is refused "
+    "unless --overwrite."
+)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = NumberArgumentParser(
         prog="python -m helpers.reduce",
-        description=(
-            "Reduce ATL06 granules: keep segments with atl06_quality_summary == 0, "
-            "|h_li| < 10 km and inside the bounding box; add GPS time (t_gps), UTC decimal "
-            "year (t_year), polar stereographic x/y (EPSG:3031 south, 3413 north) and an "
-            "ascending flag (is_asc); write one file per "
-            "granule and beam, <granule>_<beam>.h5 (or one Parquet file per granule). "
-            "Finished granules are skipped on re-runs; broken files are named and skipped."
-        ),
+        description=DESCRIPTION,
         epilog="Example: python -m helpers.reduce data/ -o build/reduced "
         "-b -102 -76 -98 -74.5 -n 2",
     )
@@ -47,7 +70,8 @@ def _parser() -> argparse.ArgumentParser:
         "--jobs",
         type=int,
         default=1,
-        help="granules reduced in parallel on this machine (default 1)",
+        help="granules reduced in parallel on this machine (default 1; at most one per "
+        "available CPU)",
     )
     parser.add_argument(
         "--format",
@@ -58,7 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_epsg(parser)
     parser.add_argument(
-        "--overwrite", action="store_true", help="redo granules that are already finished"
+        "--overwrite",
+        action="store_true",
+        help="redo granules that are already finished, replacing all their old outputs",
     )
     parser.add_argument(
         "--scheduler",
@@ -85,7 +111,12 @@ def _add_epsg(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point; returns 0 when every granule succeeded, else 1 (2: usage)."""
+    """Command-line entry point; returns 0 when every granule succeeded, else 1 (2: usage).
+
+    Exits with 2 and one line for what is wrong before any granule is reduced (arguments,
+    no granules, an output folder that cannot be written or holds outputs made with other
+    options, an unreachable scheduler), and with 130 when interrupted (Ctrl-C).
+    """
     parser = _parser()
     args = parser.parse_args(argv)
     try:
@@ -106,5 +137,3 @@ def main(argv: Sequence[str] | None = None) -> int:
                          f"(temporary *{PARTIAL_SUFFIX} files are ignored)\n")  # fmt: skip
     print(summary.report())
     return 1 if summary.failed else 0
-
-

@@ -18,12 +18,13 @@ same as those of a whole read, value for value.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import h5py
@@ -31,10 +32,21 @@ import numpy as np
 
 from helpers import __version__
 from helpers.bbox import BBox
+from helpers.fileio import locked
 from helpers.gpstime import ATLAS_SDP_GPS_EPOCH, gps_to_decimal_year
 from helpers.granules import ASCENDING_REGIONS, BEAMS, GranuleName, parse_granule_name, spot_number
 from helpers.projection import EPSG_SOUTH, check_epsg, epsg_for_latitudes, lonlat_to_xy
-from helpers.reduce.outputs import is_finished, write_outputs
+from helpers.reduce.outputs import (
+    FINISHED,
+    OTHER_INPUT,
+    OTHER_OPTIONS,
+    RECORDS,
+    input_identity,
+    lock_path,
+    record_state,
+    remove_granule_outputs,
+    write_outputs,
+)
 from helpers.reduce.reading import (
     BeamColumns,
     BoxSearch,
@@ -90,6 +102,10 @@ class GranuleResult:
     seconds: float = 0.0
     absent_variables: list[str] = field(default_factory=list)
     bytes_read: int = 0
+
+
+#: ReduceOptions fields that change how a granule is read, never what is written.
+HOW_TO_READ = ("area_reads", "read_ahead")
 
 
 @dataclass(frozen=True)
@@ -345,7 +361,9 @@ def reduce_granule(
 ) -> GranuleResult:
     """Reduce one granule into ``outdir``: one file per beam (or one Parquet file).
 
-    Never raises for a problem with the input: it is reported in the result instead.
+    Never raises for a problem with the input or with writing: whatever goes wrong with
+    this granule (an expected problem, a malformed file, a full disk, any exception)
+    becomes a failed result with a one-line reason, and the other granules go on.
 
     Parameters
     ----------
@@ -359,24 +377,93 @@ def reduce_granule(
     Returns
     -------
     GranuleResult
+        ``skipped`` when its outputs in ``outdir`` were made from this very file with
+        these options and are unchanged since.
     """
     options = options or ReduceOptions()
     source, outdir = Path(source), Path(outdir)
     started = time.perf_counter()
     result = GranuleResult(source=str(source), status="done")
-    stem = source.name.removesuffix(".h5")
-    if not options.overwrite and is_finished(outdir, stem):
-        result.status = "skipped"
-        return result
     try:
-        beams, attrs = _read_and_reduce(source, options, result)
-        write_outputs(outdir, stem, beams, attrs, options.fmt, result)
-    except GranuleError as err:
-        result.status, result.reason = "failed", str(err)
-    except OSError as err:  # unreadable data inside an HDF5 file that opened fine
-        result.status, result.reason = "failed", f"read error (corrupt data?): {err}"
+        (outdir / RECORDS).mkdir(parents=True, exist_ok=True)
+        stem = source.name.removesuffix(".h5")
+        with locked(lock_path(outdir, stem)):  # one process at a time per granule
+            _reduce_unless_finished(source, outdir, stem, options, result)
+    except Exception as err:  # the guard: this granule fails, the run goes on
+        _fail(result, f"unexpected error: {one_line(err)}")
     result.seconds = time.perf_counter() - started
     return result
+
+
+def record_options(options: ReduceOptions) -> dict:
+    """The options a granule's record keeps (all but ``overwrite`` and :data:`HOW_TO_READ`),
+    as JSON reads them back."""
+    key = {k: v for k, v in asdict(options).items() if k not in ("overwrite", *HOW_TO_READ)}
+    key["bbox"] = options.bbox.as_list() if options.bbox is not None else None
+    key["filters"] = options.describe_filters()
+    key["software"] = f"helpers.reduce {__version__}"
+    return json.loads(json.dumps(key, default=str))
+
+
+def one_line(err: BaseException) -> str:
+    """An exception as one line: its type (unless it is an OSError) and its message."""
+    text = " ".join(str(err).split()) or "(no message)"
+    if isinstance(err, OSError) and err.strerror:
+        return err.strerror if err.filename is None else f"{err.strerror}: {err.filename}"
+    return text if isinstance(err, GranuleError) else f"{type(err).__name__}: {text}"
+
+
+def _fail(result: GranuleResult, reason: str) -> None:
+    result.status, result.reason = "failed", reason
+    result.points_kept = 0  # nothing of this granule was written
+    result.outputs.clear()
+
+
+def _reduce_unless_finished(source, outdir, stem, options, result) -> None:
+    """Skip a finished granule, refuse another input's outputs, else reduce and write."""
+    try:
+        identity = input_identity(source)
+    except OSError as err:
+        _fail(result, "file not found" if err.errno == errno.ENOENT else
+              f"cannot open: {err.strerror}")  # fmt: skip
+        return
+    made_by = {"input": identity, "options": record_options(options)}
+    state, record = record_state(outdir, stem, identity, made_by["options"])
+    if state == FINISHED and not options.overwrite:
+        result.status = "skipped"
+        return
+    if state == OTHER_INPUT and not options.overwrite:
+        other = record.get("input", {}).get("path", "another file")
+        _fail(result, f"the outputs named {stem} in {outdir} come from another file, {other}: "
+                      "use --overwrite to replace them, or another output folder")  # fmt: skip
+        return
+    if state == OTHER_OPTIONS and not options.overwrite:
+        _fail(result, f"the outputs of {stem} in {outdir} were made with other options: "
+                      "use --overwrite to replace them, or another output folder")  # fmt: skip
+        return
+    _reduce_and_write(source, outdir, stem, options, result, made_by)
+    if result.status == "failed" and state in (OTHER_INPUT, OTHER_OPTIONS):
+        remove_granule_outputs(outdir, stem)  # never leave outputs of other options behind
+        result.notes.append(f"its old outputs ({state}) were removed")
+
+
+def _reduce_and_write(source, outdir, stem, options, result, made_by) -> None:
+    """Read, reduce and write one granule, telling reading errors from writing errors."""
+    try:
+        beams, attrs = _read_and_reduce(source, options, result)
+    except GranuleError as err:
+        _fail(result, str(err))
+        return
+    except OSError as err:  # unreadable data inside an HDF5 file that opened fine
+        _fail(result, f"read error (corrupt data?): {one_line(err)}")
+        return
+    except Exception as err:  # a malformed file that the checks above did not catch
+        _fail(result, f"cannot reduce this granule: {one_line(err)}")
+        return
+    try:
+        write_outputs(outdir, stem, beams, attrs, options.fmt, result, made_by)
+    except Exception as err:
+        _fail(result, f"cannot write its outputs into {outdir}: {one_line(err)}")
 
 
 def _read_and_reduce(source: Path, options: ReduceOptions, result: GranuleResult):

@@ -1,36 +1,58 @@
-"""What runs many granules: the input list, joblib or Dask, and the run's summary."""
+"""What runs many granules: the input list, joblib or Dask, and the run's summary.
+
+Before any granule is touched, the run checks what it is given and where it writes:
+inputs exist (a folder without granules is an error), two inputs of one name cannot
+share the output folder, the folder can be written, and it holds no outputs made with
+other options (unless ``overwrite``). Workers are capped by the CPUs this process may use,
+die with their parent, and a Ctrl-C stops the run (and its workers) every time.
+"""
 
 from __future__ import annotations
 
+import filecmp
 import glob
 import os
+import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from helpers.fileio import remove_partials
-from helpers.reduce.granule import GranuleResult, ReduceOptions, reduce_granule
+from helpers.reduce.granule import (
+    GranuleResult,
+    ReduceOptions,
+    one_line,
+    record_options,
+    reduce_granule,
+)
+from helpers.reduce.outputs import folder_records
+from helpers.workers import InterruptGuard, init_worker, worker_count
+
+#: Seconds to wait for a Dask scheduler to answer before giving up.
+SCHEDULER_TIMEOUT_S = 10.0
 
 
 def find_inputs(inputs: Iterable[str | os.PathLike]) -> list[Path]:
-    """Expand files, folders (their ``*.h5``) and glob patterns into a sorted file list.
+    """Expand files, folders (their ``*.h5``) and glob patterns into a sorted list of paths.
 
-    A name that matches nothing is kept, so that the reducer reports it as not found.
+    Paths are made absolute (so workers elsewhere, e.g. on a Dask cluster, find them), but
+    symlinks are kept as they are. A name that matches nothing is kept, and so is a broken
+    link or a symlink loop in a folder: the reducer reports each as a failure.
     """
     found: set[Path] = set()
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            found.update(p for p in path.glob("*.h5") if p.is_file())
-        elif path.exists():
+            found.update(p for p in path.glob("*.h5") if not p.is_dir())
+        elif os.path.lexists(path):
             found.add(path)
         else:
             matches = glob.glob(str(item))
             if not matches:
                 found.add(path)  # reported as "file not found" by the reducer
             found.update(Path(m) for m in matches)
-    return sorted(found)
+    return sorted(Path(os.path.abspath(p)) for p in found)
 
 
 @dataclass
@@ -56,7 +78,7 @@ class RunSummary:
 
     @property
     def points_kept(self) -> int:
-        """Segments written, all granules."""
+        """Segments written, all granules (a granule whose writing failed keeps none)."""
         return sum(r.points_kept for r in self.results)
 
     def report(self) -> str:
@@ -84,6 +106,7 @@ def reduce_granules(
     progress: bool = True,
     force_input_dir: bool = False,
     echo: Callable[[str], None] | None = None,
+    scheduler_timeout: float = SCHEDULER_TIMEOUT_S,
 ) -> RunSummary:
     """Reduce many granules, in parallel with joblib or on a Dask cluster.
 
@@ -96,62 +119,188 @@ def reduce_granules(
     options : ReduceOptions, optional
         Area, format, overwrite.
     n_jobs : int
-        Worker processes on this machine (joblib); ignored with ``scheduler``.
+        Worker processes on this machine (joblib), at most one per available CPU and per
+        granule; ignored with ``scheduler``.
     scheduler : str or distributed.Client, optional
         Address of a running ``dask.distributed`` scheduler (e.g. ``tcp://10.0.0.5:8786``),
         or a connected Client (e.g. from Dask Gateway or Coiled, whose connections need
         credentials that an address alone does not carry).
-    progress : bool
-        Show a progress bar.
+    progress, echo
+        Show a progress bar; receive one line per problem as it happens (default: print).
     force_input_dir : bool
         Allow the output folder to be an input folder.
-    echo : callable, optional
-        Receives one line per problem as it happens (default: print above the bar).
+    scheduler_timeout : float
+        Seconds to wait for the scheduler at ``scheduler`` (an address) to answer.
 
     Returns
     -------
     RunSummary
+
+    Raises
+    ------
+    ValueError
+        Before anything is written, in one line: no granule, an output folder that holds
+        inputs, cannot be written or holds outputs made with other options (unless
+        ``overwrite``), a scheduler that does not answer.
+    KeyboardInterrupt
+        On Ctrl-C (SIGINT) or SIGTERM, after stopping the workers.
     """
     from tqdm.auto import tqdm
 
     options = options or ReduceOptions()
-    outdir = Path(outdir).resolve()
-    files = find_inputs(inputs)
-    _check_outdir(outdir, files, force_input_dir)
+    outdir = Path(os.path.abspath(outdir))
     echo = echo or tqdm.write
+    files = _check_run(inputs, outdir, options, force_input_dir, echo)
     started = time.perf_counter()
-    results = []
-    bar = tqdm(_results(files, outdir, options, n_jobs, scheduler), total=len(files),
-               desc="reducing", unit="granule", disable=not progress)  # fmt: skip
-    for result in bar:
-        results.append(result)
-        _echo_problems(result, echo)
-    results.sort(key=lambda r: r.source)
+    todo, results = _same_names(files, outdir, echo)
+    stream = _results(todo, outdir, options, n_jobs, scheduler, scheduler_timeout)
+    bar = tqdm(stream, total=len(todo), desc="reducing", unit="granule", disable=not progress)
+    results = sorted(results + _collect(bar, stream, echo), key=lambda r: r.source)
     return RunSummary(results=results, seconds=time.perf_counter() - started)
 
 
+def _collect(bar, stream, echo: Callable[[str], None]) -> list[GranuleResult]:
+    """Every result as it comes, echoing problems; Ctrl-C stops the run every time."""
+    results = []
+    with InterruptGuard() as guard:
+        try:
+            for result in bar:
+                results.append(result)
+                _echo_problems(result, echo)
+                guard.check()  # an interrupt that Python swallowed stops the run here
+        finally:
+            bar.close()
+            stream.close()  # stops joblib's workers or cancels Dask's tasks if interrupted
+    return results
+
+
+def _check_run(inputs, outdir: Path, options: ReduceOptions, force_input_dir: bool,
+               echo: Callable[[str], None]) -> list[Path]:  # fmt: skip
+    """The input files, once the run is known to be possible (else ValueError)."""
+    files = find_inputs([inputs] if isinstance(inputs, (str, os.PathLike)) else inputs)
+    if not files:
+        raise ValueError(f"no granules found in {_describe(inputs)} (looked for *.h5)")
+    _check_outdir(outdir, files, force_input_dir)
+    for line in _check_folder_options(outdir, files, options):
+        echo(line)
+    return files
+
+
+def _describe(inputs) -> str:
+    items = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
+    return ", ".join(str(i) for i in items) or "(nothing given)"
+
+
 def _check_outdir(outdir: Path, files: list[Path], force_input_dir: bool) -> None:
-    """Refuse an output folder that holds inputs; clear leftovers of an interrupted run."""
-    input_dirs = {p.resolve().parent for p in files}
-    if outdir in input_dirs and not force_input_dir:
+    """Refuse an output folder that holds inputs or cannot be written; clear leftovers."""
+    input_dirs = {Path(os.path.realpath(p)).parent for p in files}
+    if Path(os.path.realpath(outdir)) in input_dirs and not force_input_dir:
         raise ValueError(
             f"output folder {outdir} holds input granules: choose another (or force it)"
         )
-    if outdir.is_dir():
-        remove_partials(outdir)
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+        probe = outdir / f".write-test-{secrets.token_hex(8)}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise ValueError(f"cannot write to output folder {outdir}: {err.strerror}") from None
+    remove_partials(outdir)
 
 
-def _results(files, outdir, options, n_jobs, scheduler) -> Iterator[GranuleResult]:
+def _check_folder_options(outdir: Path, files: list[Path], options: ReduceOptions) -> list[str]:
+    """Refuse to mix outputs made with other options, unless overwriting; notes if mixed."""
+    wanted = record_options(options)
+    other = {stem: r for stem, r in folder_records(outdir).items()
+             if r.get("options") != wanted}  # fmt: skip
+    if not other:
+        return []
+    example = next(iter(other.values())).get("options")
+    if not isinstance(example, dict):
+        differs = "by an older version of helpers.reduce, which did not record them"
+    else:
+        keys = [k for k in wanted if example.get(k) != wanted.get(k)]
+        if len(keys) > 1 and "filters" in keys:
+            keys.remove("filters")  # it repeats the box; the other keys say it better
+        differs = "; ".join(f"{k} {example.get(k)} (this run: {wanted.get(k)})" for k in keys)
+    if not options.overwrite:
+        raise ValueError(
+            f"{outdir} holds outputs of {len(other)} granule(s) made with other options: "
+            f"{differs}; use --overwrite to replace them, or another output folder"
+        )
+    stems = {p.name.removesuffix(".h5") for p in files}
+    left = sorted(set(other) - stems)
+    if not left:
+        return []
+    return [f"note: {len(left)} granule(s) in {outdir} made with other options are not among "
+            f"this run's inputs and stay as they are (e.g. {left[0]})"]  # fmt: skip
+
+
+def _same_names(files: list[Path], outdir: Path,
+                echo: Callable[[str], None]) -> tuple[list[Path], list[GranuleResult]]:  # fmt: skip
+    """Split off inputs whose name another input already has: outputs are named by it.
+
+    Returns the files to reduce, and results for the others (echoed): a copy of the same
+    file is skipped, a different file of the same name fails (naming both).
+    """
+    first: dict[str, Path] = {}
+    todo, results = [], []
+    for path in files:
+        seen = first.setdefault(path.name, path)
+        if seen is path:
+            todo.append(path)
+        elif _same_bytes(seen, path):
+            results.append(GranuleResult(source=str(path), status="skipped",
+                                         notes=[f"the same file as {seen}"]))  # fmt: skip
+        else:
+            reason = (
+                f"has the same file name as {seen} but other contents: their outputs "
+                f"would have the same names in {outdir}; reduce it into another folder"
+            )
+            results.append(GranuleResult(source=str(path), status="failed", reason=reason))
+    for result in results:
+        _echo_problems(result, echo)
+    return todo, results
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    try:
+        return filecmp.cmp(a, b, shallow=False)
+    except OSError:
+        return False
+
+
+def _results(files, outdir, options, n_jobs, scheduler, timeout) -> Iterator[GranuleResult]:
     """Results in the order they finish: in this process, with joblib, or on Dask."""
     if scheduler:
-        return _run_on_dask(files, outdir, options, scheduler)
-    if n_jobs == 1:
+        owned = isinstance(scheduler, str)
+        client = connect_scheduler(scheduler, timeout) if owned else scheduler
+        return _run_on_dask(files, outdir, options, client, owned)
+    n_workers = worker_count(n_jobs, len(files))
+    if n_workers == 1:
         return (reduce_granule(p, outdir, options) for p in files)
-    from joblib import Parallel, delayed
+    return _run_on_joblib(files, outdir, options, n_workers)
 
-    return Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-        delayed(reduce_granule)(p, outdir, options) for p in files
-    )
+
+def _run_on_joblib(files, outdir, options, n_workers) -> Iterator[GranuleResult]:
+    from joblib import Parallel, delayed
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
+
+    done: set[str] = set()
+    jobs = Parallel(n_jobs=n_workers, return_as="generator_unordered",
+                    initializer=init_worker, initargs=(os.getpid(),))  # fmt: skip
+    stream = jobs(delayed(reduce_granule)(p, outdir, options) for p in files)
+    try:
+        for result in stream:
+            done.add(result.source)
+            yield result
+    except TerminatedWorkerError as err:  # a worker crashed or was killed (out of memory?)
+        reason = f"a worker process died before this granule was done: {one_line(err)}"
+        for path in files:
+            if str(path) not in done:
+                yield GranuleResult(source=str(path), status="failed", reason=reason[:300])
+    finally:
+        stream.close()
 
 
 def _echo_problems(result: GranuleResult, echo: Callable[[str], None]) -> None:
@@ -162,15 +311,72 @@ def _echo_problems(result: GranuleResult, echo: Callable[[str], None]) -> None:
         echo(f"{name}: {note}")
 
 
-def _run_on_dask(files, outdir, options, scheduler) -> Iterator[GranuleResult]:
-    from distributed import Client, as_completed
+def connect_scheduler(address: str, timeout: float = SCHEDULER_TIMEOUT_S):
+    """A ``distributed.Client`` for a scheduler address, or ValueError in one line.
 
-    owned = isinstance(scheduler, str)
-    client = Client(scheduler) if owned else scheduler
+    The address is tried first with a plain TCP connection (a closed port fails at
+    once), then with Dask's handshake under ``timeout`` seconds (a port that accepts
+    connections but is not a Dask scheduler would otherwise hang for ever).
+    """
+    from distributed import Client
+
+    _probe_scheduler(address, timeout)
+    try:
+        return Client(address, timeout=timeout)
+    except (OSError, TimeoutError) as err:
+        raise ValueError(f"cannot reach a Dask scheduler at {address}: {one_line(err)}") from None
+
+
+def _probe_scheduler(address: str, timeout: float) -> None:
+    """Raise ValueError unless something at ``address`` answers Dask's handshake in time."""
+    import asyncio
+    import socket
+    from concurrent.futures import ThreadPoolExecutor
+
+    from distributed.comm import connect, parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(address)
+        if scheme == "tcp":
+            with socket.create_connection(parse_host_port(location), timeout=timeout):
+                pass
+    except (OSError, ValueError, TypeError) as err:
+        raise ValueError(f"cannot reach a Dask scheduler at {address}: {one_line(err)}") from None
+
+    async def handshake() -> None:
+        comm = await asyncio.wait_for(connect(address, timeout=timeout), timeout)
+        await comm.close()
+
+    # In a thread: asyncio.run cannot run inside a notebook's own event loop.
+    with ThreadPoolExecutor(1) as pool:
+        try:
+            pool.submit(asyncio.run, handshake()).result()
+        except TimeoutError:
+            raise ValueError(
+                f"no Dask scheduler answered at {address} within {timeout:g} s "
+                "(something listens there, but it is not a Dask scheduler?)"
+            ) from None
+        except (OSError, ValueError) as err:
+            raise ValueError(
+                f"cannot reach a Dask scheduler at {address}: {one_line(err)}"
+            ) from None
+
+
+def _run_on_dask(files, outdir, options, client, owned: bool) -> Iterator[GranuleResult]:
+    from distributed import as_completed
+
+    futures = []
     try:
         futures = client.map(reduce_granule, files, outdir=outdir, options=options, pure=False)
+        sources = {f.key: str(p) for f, p in zip(futures, files, strict=True)}
         for future in as_completed(futures):
-            yield future.result()
+            try:
+                yield future.result()
+            except Exception as err:  # the task itself was lost (a worker died, ...)
+                yield GranuleResult(source=sources[future.key], status="failed",
+                                    reason=f"lost on the cluster: {one_line(err)}")  # fmt: skip
     finally:
+        if futures:
+            client.cancel(futures)  # nothing left running on the cluster if interrupted
         if owned:
             client.close()

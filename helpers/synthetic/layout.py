@@ -26,7 +26,7 @@ import h5py
 import numpy as np
 
 from helpers import __version__
-from helpers.fileio import atomic_path
+from helpers.fileio import write_h5_atomically
 from helpers.gpstime import ATLAS_SDP_GPS_EPOCH, format_ccsds
 from helpers.granules import GranuleName, spot_number, strong_beams
 from helpers.synthetic import orbit
@@ -289,9 +289,8 @@ def write_granule(plan: GranulePlan, beams: BeamArrays, folder: Path) -> Path:
     """
     name = plan.name
     path = Path(folder) / name.filename
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
-        _write_file(f, plan, name, beams)
-    return path
+    # Built in memory, written in one go: a full disk is a plain OSError, not a crash.
+    return write_h5_atomically(path, lambda f: _write_file(f, plan, name, beams))
 
 
 def _write_file(f: h5py.File, plan: GranulePlan, name: GranuleName, beams: BeamArrays) -> None:

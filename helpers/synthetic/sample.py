@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -29,12 +30,13 @@ import numpy as np
 from helpers import __version__
 from helpers.bbox import BBox, wrap_longitude
 from helpers.config import PIG_BBOX, PIG_DATES
-from helpers.fileio import atomic_path, remove_partials
+from helpers.fileio import atomic_path, locked, remove_partials, writer_tag
 from helpers.gpstime import ATLAS_SDP_GPS_EPOCH, utc_to_gps
 from helpers.granules import ASCENDING_REGIONS
 from helpers.synthetic import orbit
 from helpers.synthetic.granule import BEAM_OFFSETS_M, GranulePlan, make_granule
 from helpers.synthetic.layout import write_granule
+from helpers.workers import InterruptGuard, init_worker, worker_count
 
 #: First day of ICESat-2 science data (ATL06 cycle 1 data start on 2018-10-13).
 MISSION_START = date(2018, 10, 13)
@@ -42,6 +44,10 @@ MISSION_START = date(2018, 10, 13)
 DEFAULT_RGTS = 10
 #: Name of the file that records a finished sample (written last).
 MANIFEST = "sample_manifest.json"
+#: Lock file that lets one generator at a time work on a folder.
+LOCK = ".sample.lock"
+#: Prefix of the hidden folder a generator writes into before moving granules in.
+STAGING_PREFIX = ".staging-"
 
 
 class SampleError(ValueError):
@@ -255,39 +261,49 @@ def _check_writable(folder: Path) -> None:
     """Create ``folder`` if needed and prove we can write there, leaving nothing behind."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".write-test-{os.getpid()}"
+        probe = folder / f".write-test-{writer_tag()}"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as err:
         raise SampleError(f"cannot write to output folder {folder}: {err.strerror}") from err
 
 
+def _read_manifest(folder: Path) -> dict | None:
+    """The folder's manifest if it lists a complete sample (every file there), else None."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    granules = manifest.get("granules", [])
+    if not isinstance(granules, list) or not granules:
+        return None
+    if not all((folder / Path(str(g.get("file", ""))).name).is_file() for g in granules):
+        return None
+    return manifest
+
+
 def _manifest_matches(folder: Path, config: SampleConfig) -> bool:
-    path = folder / MANIFEST
-    if not path.is_file():
-        return False
-    try:
-        manifest = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return False
+    """True when the folder holds exactly this sample (same config and version), complete."""
+    manifest = _read_manifest(folder)
     wanted = json.loads(json.dumps(asdict(config)))  # tuples become lists, as in the file
-    if manifest.get("config") != wanted or manifest.get("version") != __version__:
-        return False
-    return all((folder / g["file"]).is_file() for g in manifest.get("granules", []))
+    return (
+        manifest is not None
+        and manifest.get("config") == wanted
+        and manifest.get("version") == __version__
+    )
 
 
-def _remove_previous_sample(folder: Path) -> None:
-    """Delete the granules an earlier (other) sample listed, then its manifest."""
-    path = folder / MANIFEST
-    try:
-        previous = json.loads(path.read_text()).get("granules", [])
-    except (OSError, ValueError):
-        previous = []
-    for entry in previous:
-        name = Path(str(entry.get("file", ""))).name  # never outside the folder
-        if name.startswith("ATL06_") and name.endswith(".h5"):
-            (folder / name).unlink(missing_ok=True)
-    path.unlink(missing_ok=True)
+def sample_lock(folder: str | os.PathLike, on_wait=None):
+    """Context manager: hold the folder's generator lock (one generator at a time).
+
+    Parameters
+    ----------
+    folder : path-like
+        The sample folder (must exist and be writable: the lock is a file in it).
+    on_wait : callable, optional
+        Called once if another process holds the lock and we wait for it.
+    """
+    return locked(Path(folder) / LOCK, on_wait=on_wait)
 
 
 def sample_files(folder: str | os.PathLike) -> list[Path]:
@@ -300,6 +316,104 @@ def sample_files(folder: str | os.PathLike) -> list[Path]:
     return sorted(folder / Path(e["file"]).name for e in entries)
 
 
+def _same_area(manifest: dict, config: SampleConfig) -> bool:
+    made = manifest.get("config", {})
+    return (made.get("bbox"), made.get("start"), made.get("end")) == (
+        [float(v) for v in config.bbox], config.start, config.end,
+    )  # fmt: skip
+
+
+def _usable_sample(folder: Path, config: SampleConfig) -> list[Path] | None:
+    """A reader's view: the folder's complete sample if it is of the area and dates asked.
+
+    Whatever else made it (other RGTs, whole granules, another seed or version of this
+    package), it is used as it is. A complete sample of another area or other dates is
+    an error: a reader never replaces a sample.
+    """
+    manifest = _read_manifest(folder)
+    if manifest is None:
+        return None
+    if not _same_area(manifest, config):
+        made = manifest.get("config", {})
+        raise SampleError(
+            f"{folder} holds a sample of another area or other dates (bbox {made.get('bbox')}, "
+            f"{made.get('start')} to {made.get('end')}): ask for those, or use another folder"
+        )
+    return sample_files(folder)
+
+
+def _say_waiting(folder: Path):
+    def say() -> None:
+        print(f"waiting for another process that is generating the sample in {folder} ...",
+              flush=True)  # fmt: skip
+
+    return say
+
+
+def ensure_sample(folder: str | os.PathLike, config: SampleConfig | None = None) -> list[Path]:
+    """The sample's granules for a reader: the folder's own, else generated once.
+
+    A complete sample of the same area and dates is used whatever its other options
+    (an instructor may have made it with ``--all-rgts``, or with another version); it is
+    never deleted. Otherwise the sample is generated, one generator at a time: a reader
+    that finds another process generating waits for it and then uses its sample.
+
+    Parameters
+    ----------
+    folder : path-like
+        The sample folder (possibly shared by many users).
+    config : SampleConfig, optional
+        What to generate if there is nothing usable; defaults to the classic sample.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The granules, sorted.
+
+    Raises
+    ------
+    SampleError
+        If the folder holds a sample of another area or dates, or cannot be written
+        when a sample must be made.
+    """
+    config = config or SampleConfig()
+    folder = Path(folder)
+    files = _usable_sample(folder, config)
+    if files is not None:
+        return files
+    _check_writable(folder)
+    with sample_lock(folder, on_wait=_say_waiting(folder)):
+        files = _usable_sample(folder, config)  # made by the generator we waited for?
+        if files is None:
+            config = _config_of_broken_sample(folder, config)
+            _generate_locked(folder, config, _plans_or_error(config), 2, progress=False)
+    return sample_files(folder)
+
+
+def _config_of_broken_sample(folder: Path, config: SampleConfig) -> SampleConfig:
+    """The config of a sample of this area whose files went missing, to make it again
+    as it was (an instructor's ``--all-rgts`` sample stays one); else ``config``."""
+    try:
+        made = json.loads((folder / MANIFEST).read_text()).get("config", {})
+        previous = SampleConfig(**{k: tuple(v) if k == "bbox" else v for k, v in made.items()})
+    except (OSError, ValueError, TypeError, AttributeError):
+        return config
+    same = (list(previous.bbox), previous.start, previous.end) == (
+        [float(v) for v in config.bbox], config.start, config.end,
+    )  # fmt: skip
+    return previous if same else config
+
+
+def _plans_or_error(config: SampleConfig) -> list[GranulePlan]:
+    plans = plan_sample(config)
+    if not plans:
+        raise SampleError(
+            f"no ICESat-2 pass crosses the area {list(config.bbox)} between {config.start} "
+            f"and {config.end} (ground tracks reach about 88° S and N): nothing to generate"
+        )
+    return plans
+
+
 def generate_sample(
     folder: str | os.PathLike,
     config: SampleConfig | None = None,
@@ -309,8 +423,13 @@ def generate_sample(
 ) -> list[GranuleSummary]:
     """Write the sample a config describes into ``folder``.
 
-    A manifest (``sample_manifest.json``) is written last; when one for the same config
-    is already there with all its files, nothing is regenerated unless ``force``.
+    The granules are generated beside the folder's current content (in a hidden staging
+    folder), then moved in one by one (each rename atomic) and the manifest
+    (``sample_manifest.json``) is replaced last; granules of a previous sample that the
+    new one does not have are deleted only then. One generator at a time works on a
+    folder (a lock file): a second one waits, and does nothing if the first made the
+    same sample. When the folder holds this sample already, nothing is regenerated
+    unless ``force``.
 
     Parameters
     ----------
@@ -319,7 +438,7 @@ def generate_sample(
     config : SampleConfig, optional
         Defaults to the classic Pine Island Glacier sample.
     n_jobs : int
-        Granules generated in parallel (processes).
+        Granules generated in parallel (processes), at most one per available CPU.
     force : bool
         Regenerate even if the folder already holds this sample.
     progress : bool
@@ -329,33 +448,96 @@ def generate_sample(
     -------
     list of GranuleSummary
         One per granule written (empty when the sample was already complete).
+
+    Raises
+    ------
+    SampleError
+        For a config that asks for nothing, ``n_jobs < 1``, or a folder that cannot be
+        written (a full disk included); the folder's previous sample is then untouched.
     """
     config = config or SampleConfig()
-    plans = plan_sample(config)
+    plans = _plans_or_error(config)
+    if n_jobs < 1:
+        raise SampleError(f"--jobs must be at least 1, got {n_jobs}")
     folder = Path(folder)
     if not force and _manifest_matches(folder, config):
         return []  # complete already (the folder may even be a shared, read-only copy)
     _check_writable(folder)
+    with sample_lock(folder, on_wait=_say_waiting(folder)):
+        if not force and _manifest_matches(folder, config):
+            return []  # made by the generator we waited for
+        return _generate_locked(folder, config, plans, n_jobs, progress)
+
+
+def _generate_locked(folder: Path, config: SampleConfig, plans, n_jobs: int,
+                     progress: bool) -> list[GranuleSummary]:  # fmt: skip
+    """Generate into a staging folder, then swap in (the caller holds the lock)."""
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
+
     remove_partials(folder)
-    _remove_previous_sample(folder)
+    for stale in folder.glob(f"{STAGING_PREFIX}*"):  # left by a generator that was killed
+        shutil.rmtree(stale, ignore_errors=True)
+    staging = folder / f"{STAGING_PREFIX}{writer_tag()}"
+    staging.mkdir()
+    try:
+        with InterruptGuard() as guard:
+            summaries = _make_granules(plans, config.seed, staging, n_jobs, progress, guard)
+        return _swap_in(folder, staging, config, summaries)
+    except OSError as err:
+        raise SampleError(f"cannot write the sample into {folder}: {err.strerror or err}") from None
+    except TerminatedWorkerError:
+        raise SampleError(
+            f"a process generating the sample into {folder} died (out of memory?)"
+        ) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _make_granules(plans, seed: int, folder: Path, n_jobs: int, progress: bool,
+                   guard: InterruptGuard) -> list[GranuleSummary]:  # fmt: skip
+    """Generate and write every planned granule into ``folder``, in parallel if asked."""
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
-    jobs = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-        delayed(make_and_write_granule)(plan, config.seed, folder) for plan in plans
-    )
-    summaries = list(
-        tqdm(
-            jobs, total=len(plans), desc="synthetic granules", unit="granule", disable=not progress
-        )
-    )
-    summaries.sort(key=lambda s: s.path.name)
+    n_workers = worker_count(n_jobs, len(plans))
+    if n_workers == 1:
+        jobs = (make_and_write_granule(plan, seed, folder) for plan in plans)
+    else:
+        jobs = Parallel(n_jobs=n_workers, return_as="generator_unordered",
+                        initializer=init_worker, initargs=(os.getpid(),))(
+            delayed(make_and_write_granule)(plan, seed, folder) for plan in plans
+        )  # fmt: skip
+    bar = tqdm(jobs, total=len(plans), desc="synthetic granules", unit="granule",
+               disable=not progress)  # fmt: skip
+    summaries = []
+    try:
+        for summary in bar:
+            summaries.append(summary)
+            guard.check()  # an interrupt that Python swallowed stops the run here
+    finally:
+        bar.close()
+        jobs.close()
+    return sorted(summaries, key=lambda s: s.path.name)
+
+
+def _swap_in(folder: Path, staging: Path, config: SampleConfig,
+             summaries: list[GranuleSummary]) -> list[GranuleSummary]:  # fmt: skip
+    """Move staged granules into ``folder``, then the manifest, then drop old granules."""
+    previous = {p.name for p in sample_files(folder)}
+    placed = []
+    for summary in summaries:
+        target = folder / summary.path.name
+        os.replace(summary.path, target)  # atomic: a reader sees the old file or the new
+        placed.append(replace(summary, path=target))
     manifest = {
         "version": __version__,
         "config": asdict(config),
         "note": "Synthetic ATL06 granules made by helpers.sample; not NASA data.",
-        "granules": [{"file": s.path.name, "segments": s.segments} for s in summaries],
+        "granules": [{"file": s.path.name, "segments": s.segments} for s in placed],
     }
     with atomic_path(folder / MANIFEST) as tmp:
         tmp.write_text(json.dumps(manifest, indent=1))
-    return summaries
+    for name in previous - {s.path.name for s in placed}:
+        if name.startswith("ATL06_") and name.endswith(".h5"):  # never outside the sample
+            (folder / name).unlink(missing_ok=True)
+    return placed
