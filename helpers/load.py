@@ -247,8 +247,15 @@ def _group_by_size(files: Sequence[Path], target_bytes: int) -> list[list[str]]:
 
 def stored_epsg(path: str | os.PathLike) -> int | None:
     """The EPSG code of a reduced output's x/y: its ``epsg`` attribute (HDF5) or schema
-    metadata (Parquet); None for outputs written before they recorded it."""
-    path = Path(path)
+    metadata (Parquet); None for outputs written before they recorded it, and for files
+    that cannot be read (reading their data then names them)."""
+    try:
+        return _stored_epsg(Path(path))
+    except _READ_ERRORS:
+        return None
+
+
+def _stored_epsg(path: Path) -> int | None:
     if path.suffix == ".h5":
         import h5py
 
