@@ -396,9 +396,11 @@ def reduce_granule(
 
 
 def record_options(options: ReduceOptions) -> dict:
-    """The options a granule's record keeps (all but ``overwrite`` and :data:`HOW_TO_READ`),
-    as JSON reads them back."""
+    """The options a granule's record keeps (all but ``overwrite`` and :data:`HOW_TO_READ`;
+    ``epsg`` when forced), as JSON reads them back."""
     key = {k: v for k, v in asdict(options).items() if k not in ("overwrite", *HOW_TO_READ)}
+    if options.epsg is None:  # chosen per granule (in each output's attributes)
+        del key["epsg"]
     key["bbox"] = options.bbox.as_list() if options.bbox is not None else None
     key["filters"] = options.describe_filters()
     key["software"] = f"helpers.reduce {__version__}"
