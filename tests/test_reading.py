@@ -302,3 +302,15 @@ def test_how_a_granule_is_read_is_not_an_option_that_makes_outputs_differ(full_g
         assert reduce_granule(granule, tmp_path, options).status == "skipped"
     other = reduce_granule(granule, tmp_path, ReduceOptions(bbox=bbox, epsg=3413))
     assert other.status == "failed" and "other options" in other.reason
+
+
+def test_one_job_runs_read_ahead_and_workers_do_not(monkeypatch, tmp_path):
+    """read_ahead=None lets the run decide: a reader thread only in a one-process run."""
+    from helpers.reduce import run
+
+    seen = []
+    monkeypatch.setattr(run, "reduce_granule", lambda p, out, options: seen.append(options))
+    list(run._results([tmp_path / "a.h5"], tmp_path, ReduceOptions(), 1, None, 1.0))
+    list(run._results([tmp_path / "a.h5"], tmp_path, ReduceOptions(read_ahead=False), 1, None, 1))
+    assert [o.read_ahead for o in seen] == [True, False]
+    assert ReduceOptions().read_ahead is None  # workers and direct calls: no extra thread

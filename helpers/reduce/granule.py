@@ -126,10 +126,12 @@ class ReduceOptions:
     area_reads : bool
         With a box, read only the index ranges that can hold points inside it (the same
         outputs as a whole read, fewer bytes); False reads every segment.
-    read_ahead : bool
+    read_ahead : bool or None
         Read the next beam in one extra thread while this one is filtered and projected
         (inflating and projecting release the GIL): faster with one job on a machine with a
-        spare core, no help when every core already runs a job.
+        spare core, no help when every core already runs a job. None (the default) lets
+        :func:`~helpers.reduce.run.reduce_granules` decide: on when it reduces the granules
+        one at a time in its own process, off in worker processes and in direct calls.
     """
 
     bbox: BBox | None = None
@@ -137,7 +139,7 @@ class ReduceOptions:
     overwrite: bool = False
     epsg: int | None = None
     area_reads: bool = True
-    read_ahead: bool = False
+    read_ahead: bool | None = None
 
     def __post_init__(self) -> None:
         if self.fmt not in ("h5", "parquet"):
@@ -480,7 +482,7 @@ def _read_and_reduce(source: Path, options: ReduceOptions, result: GranuleResult
         beams = {}
         try:
             for beam, raw in _read_each(
-                list(columns.values()), lambda c: _read_rows(c, search), options.read_ahead
+                list(columns.values()), lambda c: _read_rows(c, search), bool(options.read_ahead)
             ):
                 arrays = _reduce_one_beam(beam, raw, info, options, epsg, result)
                 if arrays is not None:

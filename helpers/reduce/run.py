@@ -15,7 +15,7 @@ import os
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from helpers.fileio import remove_partials
@@ -278,6 +278,8 @@ def _results(files, outdir, options, n_jobs, scheduler, timeout) -> Iterator[Gra
         return _run_on_dask(files, outdir, options, client, owned)
     n_workers = worker_count(n_jobs, len(files))
     if n_workers == 1:
+        if options.read_ahead is None:  # one process: a reader thread uses the spare core
+            options = replace(options, read_ahead=True)
         return (reduce_granule(p, outdir, options) for p in files)
     return _run_on_joblib(files, outdir, options, n_workers)
 
