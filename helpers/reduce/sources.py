@@ -25,7 +25,8 @@ S3-compatible servers).
 name. Its record's identity is, for a path, size and modification time
 (:func:`~helpers.reduce.outputs.input_identity`); for a URL or an fsspec file, the
 redacted URL, the size and the version the server states (``ETag``, else
-``Last-Modified``), so a granule replaced on the server is reduced again.
+``Last-Modified``), so a granule replaced on the server is never taken for finished: as
+for a changed local file, a re-run refuses its old outputs unless ``overwrite``.
 """
 
 from __future__ import annotations
