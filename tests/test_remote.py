@@ -330,6 +330,25 @@ def test_file_objects_give_the_outputs_of_local_files(
     assert_same_outputs(many, local["box"])
 
 
+def test_an_earthaccess_file_object_is_read_by_byte_ranges(sample_server, pair, local, tmp_path):
+    # earthaccess.open() gives EarthAccessFile objects: a proxy around an fsspec file (opened
+    # with 4 MB "background" blocks) that also carries the search result. The real class is
+    # wrapped around a file of the local server; the reducer must read through its filesystem
+    # by byte ranges, not through the proxy's read-ahead cache.
+    import fsspec
+    from earthaccess.store import EarthAccessFile
+
+    url = sample_server.url_for(pair[0].name)
+    with fsspec.open(url, cache_type="background", block_size=4 << 20).open() as f:
+        proxy = EarthAccessFile(f, granule=None)
+        sample_server.reset()
+        result = reduce_granule(proxy, tmp_path, ReduceOptions(bbox=SMALL_BOX))
+    assert result.status == "done", result.reason
+    assert result.source == url
+    assert 0 < result.bytes_fetched == sample_server.stats()["bytes"] < pair[0].stat().st_size
+    assert_same_outputs(tmp_path, local["box"], stems=[pair[0].stem])
+
+
 def test_urls_on_a_dask_cluster_of_processes(sample_server, granules, local, tmp_path):
     from distributed import LocalCluster
 
