@@ -39,7 +39,7 @@ Apart:
 
 - :mod:`helpers.synthetic`  the generator of the synthetic sample (orbit, surface, layout)
 - :mod:`helpers.devtools`   repository tooling: figures for ``images/``, notebook stripping,
-  headless execution of every notebook
+  headless execution of every notebook, the tutorial's website (``make book``)
 
 Heavy libraries (icepyx, holoviews, distributed) are imported lazily inside the
 functions that need them, so ``import helpers`` stays fast.

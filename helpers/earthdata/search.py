@@ -117,6 +117,9 @@ def earthdata_query(
     import requests
 
     release = resolve_release(product, version)  # before icepyx's slow import: fails fast offline
+    from helpers.render import enable_offline_bokeh
+
+    enable_offline_bokeh()  # importing icepyx loads BokehJS: embed it rather than ask a CDN
     import icepyx as ipx
 
     try:
