@@ -561,6 +561,17 @@ def print_remote_goals(r: dict[str, dict]) -> None:
               f"{r[fast]['seconds'] / r[whole]['seconds']:.2f}")  # fmt: skip
 
 
+def print_spread(runs: dict[str, list[dict]]) -> None:
+    """Print every run's wall time per case: the table keeps the fastest, this shows the rest."""
+    if max(len(r) for r in runs.values()) < 2:
+        return
+    print("Every run's wall time (s), in round order (the table shows the fastest):")
+    for name, rounds in runs.items():
+        times = ", ".join(f"{r['seconds']:.2f}" for r in rounds)
+        print(f"  {name}: {times}")
+    print()
+
+
 def print_breakdown(p: dict, path: Path) -> None:
     """Print where the 1-job reducer's time goes on one granule (from :func:`profile_granule`)."""
     derived = ("is_ascending", "lonlat_to_xy", "gps_to_decimal_year")
@@ -652,6 +663,7 @@ def run_all(args: argparse.Namespace) -> None:
     for section in (print_results, print_cpu, print_goals):
         section(results)
         print()
+    print_spread(runs)
     print_breakdown(profile, files[0])
 
 
