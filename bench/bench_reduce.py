@@ -13,13 +13,20 @@ right after the granules were read into the page cache:
    (``read_ahead``), 2 jobs (joblib), HDF5 output, no bbox; and 1 job with Parquet output.
 3. (b) **a box that keeps about 10 % of each track** (:data:`BOX`), 1 job: with area-aware
    reads (the default), and with whole reads for comparison; stored bytes read are counted.
+4. (c) **the same box over HTTP** from a ``helpers.rangeserver`` process on this machine
+   (Range requests, as NASA's HTTPS and S3 servers answer them), against downloading the
+   whole files from the same server and then reducing them: bytes the server sent / the
+   files' bytes, requests, and time; once as fast as the machine goes, and once over an
+   emulated link (:data:`SLOW_LINK`: a round trip before every answer, one shared link
+   speed), about what reading a cloud store from outside its region gives.
 
 It prints a Markdown table (wall time, segments per second, ratio to the read-only limit,
 speed-up over 1 job, stored MB read, peak RSS: the process's own peak,
 ``common.peak_rss_mb``, plus its largest worker for 2 jobs), how each peak was taken (also
 the sampled sum over the process tree), CPU seconds per case (CPU/wall well below 1 for one
 process means the machine was busy: re-run), the ratios against the goals ((a) 1 job /
-read-only <= 1.5, 2 jobs / 1 job >= 1.7; (b) box / read-only of whole files <= 0.3), and
+read-only <= 1.5, 2 jobs / 1 job >= 1.7; (b) box / read-only of whole files <= 0.3;
+(c) bytes transferred / file bytes <= 0.2, outputs the same as the local box case's), and
 then where the 1-job reducer's time goes on one granule (reading, derived variables,
 filtering, writing), profiled in its own fresh process.
 
@@ -35,6 +42,8 @@ signature as :func:`read_only`) and its parameters. Run it with ``make bench`` o
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
 import json
 import os
 import resource
@@ -44,9 +53,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import h5py
 import numpy as np
@@ -77,9 +88,14 @@ from helpers.tracks import is_ascending
 GOAL_RATIO_TO_READ = 1.5
 GOAL_SPEEDUP_2_JOBS = 1.7
 GOAL_BOX_TO_READ = 0.3
+GOAL_REMOTE_BYTES = 0.2
 #: [W, S, E, N] keeping about 10 % of every track of the full-size synthetic granules (regions
 #: 10 and 12 run from 50 to 79 degrees S; this band holds 10.1-10.6 % of each one's segments).
 BOX = (-115.0, -77.0, -85.0, -74.0)
+#: Case (c)'s emulated link: seconds before each answer, MB/s shared by all connections.
+SLOW_LINK = (0.020, 25.0)
+#: Where the range server serves its counters (JSON).
+STATS_PATH = "/_bench_stats"
 #: Profile repetitions (the median of each phase is reported).
 PROFILE_REPEATS = 3
 PROFILE_CASE = "profile"
@@ -141,9 +157,84 @@ def reduce_files(case: Case, files: list[Path], outdir: Path) -> dict:
         "segments": summary.points_read,
         "kept": summary.points_kept,
         "failed": len(summary.failed),
+        "granules": len(summary.results),
         "notes": notes,
         "stored_mb": sum(r.bytes_read for r in summary.results) / MB,
+        "outputs": sorted(str(outdir / o) for r in summary.results for o in r.outputs),
     }
+
+
+def outputs_digest(paths: list[str]) -> str:
+    """SHA-256 of the outputs' datasets (names and values, in order): equal digests mean
+    the same points, value for value, whatever the folder and file times."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(Path(path).name.encode())
+        with h5py.File(path, "r") as f:
+            for name in sorted(f):
+                digest.update(name.encode() + np.ascontiguousarray(f[name][()]).tobytes())
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def range_server(folder: Path, case: Case) -> Iterator[tuple[str, Callable[[], dict]]]:
+    """A ``helpers.rangeserver`` process serving ``folder`` with the case's link; yields its
+    address and a function that returns its counters (requests, heads, bytes sent)."""
+    command = [sys.executable, "-m", "helpers.rangeserver", str(folder), "--port", "0",
+               "--latency-ms", str(case.latency * 1000), "--mbps", str(case.mbps),
+               "--stats-path", STATS_PATH]  # fmt: skip
+    server = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        url = server.stdout.readline().rsplit(" at ", 1)[-1].strip()  # "serving F at URL"
+        if not url.startswith("http://"):
+            raise SystemExit(f"error: the range server did not start ({url!r})")
+
+        def stats() -> dict:
+            with urllib.request.urlopen(url + STATS_PATH) as answer:
+                return json.load(answer)
+
+        yield url, stats
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def _transferred(before: dict, after: dict, files: list[Path]) -> dict:
+    return {"sent_mb": (after["bytes"] - before["bytes"]) / MB,
+            "requests": after["requests"] - before["requests"] + after["heads"] - before["heads"],
+            "file_mb": sum(p.stat().st_size for p in files) / MB}  # fmt: skip
+
+
+def reduce_over_http(case: Case, files: list[Path], outdir: Path) -> dict:
+    """Reduce the granules from their URLs on a local range server (case (c)).
+
+    Returns
+    -------
+    dict
+        :func:`reduce_files`'s result plus ``sent_mb`` and ``requests`` (the server's
+        counts), ``file_mb`` and ``setup_s`` (server start-up, not timed).
+    """
+    started = time.perf_counter()
+    with range_server(files[0].parent, case) as (url, stats):
+        before, setup = stats(), time.perf_counter() - started
+        result = reduce_files(case, [f"{url}/{quote(p.name)}" for p in files], outdir)
+        return {**result, **_transferred(before, stats(), files), "setup_s": setup}
+
+
+def download_then_reduce(case: Case, files: list[Path], outdir: Path) -> dict:
+    """Download every granule whole from a local range server, then reduce the copies."""
+    started = time.perf_counter()
+    folder = outdir / "downloaded"
+    folder.mkdir(parents=True, exist_ok=True)
+    with range_server(files[0].parent, case) as (url, stats):
+        before, setup = stats(), time.perf_counter() - started
+        for path in files:
+            source = urllib.request.urlopen(f"{url}/{quote(path.name)}")
+            with source as answer, (folder / path.name).open("wb") as copy:
+                shutil.copyfileobj(answer, copy, 1 << 20)
+        sent = _transferred(before, stats(), files)
+    result = reduce_files(case, sorted(folder.glob("*.h5")), outdir / "reduced")
+    return {**result, **sent, "setup_s": setup}
 
 
 @dataclass(frozen=True)
@@ -151,7 +242,8 @@ class Case:
     """One row of the table: ``run(case, files, outdir)`` is timed in a fresh process.
 
     ``n_jobs`` is the number of worker processes (1: all in the case's own process);
-    ``bbox``, ``area_reads`` and ``read_ahead`` are passed to ``ReduceOptions``.
+    ``bbox``, ``area_reads`` and ``read_ahead`` are passed to ``ReduceOptions``;
+    ``latency`` (s) and ``mbps`` (MB/s, 0: unlimited) set a range server's link.
     """
 
     name: str
@@ -162,6 +254,8 @@ class Case:
     bbox: tuple[float, float, float, float] | None = None
     area_reads: bool = True
     read_ahead: bool | None = None
+    latency: float = 0.0
+    mbps: float = 0.0
 
 
 CASES: tuple[Case, ...] = (
@@ -174,6 +268,12 @@ CASES: tuple[Case, ...] = (
     Case("boxnt", "(b) box, 1 job, area-aware reads, no reader thread", reduce_files, bbox=BOX,
          read_ahead=False),
     Case("boxwhole", "(b) box, 1 job, whole reads", reduce_files, bbox=BOX, area_reads=False),
+    Case("http", "(c) box over HTTP, 1 job", reduce_over_http, bbox=BOX),
+    Case("download", "(c) download over HTTP, then box, 1 job", download_then_reduce, bbox=BOX),
+    Case("httpslow", "(c) box over HTTP, slow link", reduce_over_http, bbox=BOX,
+         latency=SLOW_LINK[0], mbps=SLOW_LINK[1]),
+    Case("downloadslow", "(c) download, slow link, then box", download_then_reduce, bbox=BOX,
+         latency=SLOW_LINK[0], mbps=SLOW_LINK[1]),
 )
 
 
@@ -209,7 +309,10 @@ def measure(case: Case, files: list[Path], outdir: Path) -> dict:
     log(f"  [{case.name}] {len(files)} granules, n_jobs={case.n_jobs}, fmt={case.fmt} -> {outdir}")
     started = time.perf_counter()
     result = {"failed": 0, **case.run(case, files, outdir)}
-    result["seconds"] = time.perf_counter() - started
+    result["seconds"] = time.perf_counter() - started - result.pop("setup_s", 0.0)
+    outputs = result.pop("outputs", [])
+    if case.bbox and case.fmt == "h5":  # after timing: compared across the box cases
+        result["digest"] = outputs_digest(outputs)
     for line in result.pop("notes", []):
         log(f"  [{case.name}]   note: {line}")
     if case.n_jobs > 1:
@@ -344,13 +447,15 @@ def print_results(results: list[dict]) -> None:
     read_s, one_s = by_name["read"]["seconds"], by_name["reduce1"]["seconds"]
     print_table(
         ["case", "wall s", "segments/s", "x read-only", "speed-up vs 1 job", "stored MB read",
-         "kept", "peak RSS MB"],
+         "kept", "HTTP bytes / file bytes", "HTTP requests", "peak RSS MB"],
         [[r["label"], f"{r['seconds']:.2f}", f"{r['segments'] / r['seconds']:,.0f}",
           f"{r['seconds'] / read_s:.2f}",
           f"{one_s / r['seconds']:.2f}" if r["case"].startswith("reduce") else "—",
           f"{r['stored_mb']:,.0f}", f"{r['kept'] / r['segments']:.1%}",
+          f"{r['sent_mb'] / r['file_mb']:.3f}" if "sent_mb" in r else "—",
+          f"{r['requests']:,}" if "requests" in r else "—",
           f"{_peak_mb(r):,.0f}"] for r in results],
-        "lrrrrrrr",
+        "lrrrrrrrrr",
     )  # fmt: skip
     print()
     segments = sorted({r["segments"] for r in results})
@@ -430,9 +535,41 @@ def print_goals(results: list[dict]) -> None:
     print(f"  in CPU seconds, / read-only: 1 job + thread {cpu['reduce1']:.2f}, 1 job "
           f"{cpu['reduce1nt']:.2f}, 2 jobs {cpu['reduce2']:.2f} (worker start-up, pickling "
           f"included), box {cpu['box']:.2f}")  # fmt: skip
+    print_remote_goals(r)
     if (cpus := os.cpu_count() or 1) < 3:
         print(f"  note: this machine has {cpus} CPUs for the parent, 2 workers and the "
               "page cache; 2 jobs cannot exceed 2x here.")  # fmt: skip
+
+
+def print_remote_goals(r: dict[str, dict]) -> None:
+    """Print case (c) against its goal and against downloading the files first."""
+    http = r["http"]
+    sent = http["sent_mb"] / http["file_mb"]
+    print(f"(c) box over HTTP: bytes transferred / file bytes = {sent:.3f} (goal <= "
+          f"{GOAL_REMOTE_BYTES})" + _verdict(sent, GOAL_REMOTE_BYTES, lower_is_better=True))
+    same = {x["digest"] for x in r.values() if "digest" in x}
+    print(f"    outputs the same as the local box case's (SHA-256 of every output dataset, "
+          f"{sum('digest' in x for x in r.values())} box cases): "
+          f"{'yes' if len(same) == 1 else 'NO'}")  # fmt: skip
+    print(f"    {http['requests']:,} requests, {http['requests'] / http['granules']:.0f} per "
+          "granule (HEAD included)")  # fmt: skip
+    for fast, whole in (("http", "download"), ("httpslow", "downloadslow")):
+        link = "no added latency" if fast == "http" else (
+            f"{SLOW_LINK[0] * 1000:.0f} ms per request, {SLOW_LINK[1]:.0f} MB/s")
+        print(f"    time, byte ranges / download-then-reduce ({link}): "
+              f"{r[fast]['seconds']:.2f} s / {r[whole]['seconds']:.2f} s = "
+              f"{r[fast]['seconds'] / r[whole]['seconds']:.2f}")  # fmt: skip
+
+
+def print_spread(runs: dict[str, list[dict]]) -> None:
+    """Print every run's wall time per case: the table keeps the fastest, this shows the rest."""
+    if max(len(r) for r in runs.values()) < 2:
+        return
+    print("Every run's wall time (s), in round order (the table shows the fastest):")
+    for name, rounds in runs.items():
+        times = ", ".join(f"{r['seconds']:.2f}" for r in rounds)
+        print(f"  {name}: {times}")
+    print()
 
 
 def print_breakdown(p: dict, path: Path) -> None:
@@ -526,6 +663,7 @@ def run_all(args: argparse.Namespace) -> None:
     for section in (print_results, print_cpu, print_goals):
         section(results)
         print()
+    print_spread(runs)
     print_breakdown(profile, files[0])
 
 

@@ -17,7 +17,9 @@ from :mod:`helpers.reduce.variables`):
 
 - :mod:`helpers.reduce`     the reducer (``python -m helpers.reduce``, ``readatl06``): one
   granule in :mod:`~helpers.reduce.granule`, read by HDF5 chunk in
-  :mod:`~helpers.reduce.reading`, many in :mod:`~helpers.reduce.run`
+  :mod:`~helpers.reduce.reading`, many in :mod:`~helpers.reduce.run`; paths, URLs and
+  file objects in :mod:`~helpers.reduce.sources`, read by byte ranges in
+  :mod:`~helpers.reduce.remote`
 - :mod:`helpers.load`       reduced outputs as one lazy dask DataFrame
 
 The faces (what the notebooks call):
@@ -30,6 +32,8 @@ The faces (what the notebooks call):
 - :mod:`helpers.sample`     the embedded sample's command line (``python -m helpers.sample``)
 - :mod:`helpers.notebook`   notebook plumbing: terminal commands run with the kernel's
   environment, a quiet Dask shutdown
+- :mod:`helpers.rangeserver` a local HTTP server that honours Range requests, as cloud
+  stores do (``python -m helpers.rangeserver``): remote reads shown, tested, measured
 
 Apart:
 

@@ -72,3 +72,23 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if {"real_data", "reference_granule"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.realdata)
+
+
+@pytest.fixture(scope="session")
+def sample_server(small_sample):
+    """The small sample served over HTTP on localhost by a server that honours Range
+    requests (:class:`helpers.rangeserver.RangeServer`), for the whole session."""
+    from helpers.rangeserver import RangeServer
+
+    with RangeServer(small_sample) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def full_granule(tmp_path_factory) -> Path:
+    """One full-size synthetic granule (~45 MB, ~950,000 segments), as
+    ``python -m helpers.sample --full --max-granules 1`` writes it; made once per session."""
+    folder = tmp_path_factory.mktemp("full_granule")
+    generate_sample(folder, SampleConfig(full=True, max_granules=1), n_jobs=1, progress=False)
+    (granule,) = folder.glob("ATL06_*.h5")
+    return granule

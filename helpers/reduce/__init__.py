@@ -12,10 +12,16 @@ Outputs are written under temporary names and renamed when complete; a small rec
 ``OUTDIR/.reduced/`` marks a granule as finished, so re-runs skip it unless asked to
 overwrite, and a run killed half-way leaves nothing a re-run would take for finished.
 
-The package in six modules:
+Inputs are paths, URLs (``https://``, ``s3://``: read by byte ranges, only what the box
+needs, never downloaded whole) or open file objects such as ``earthaccess.open()`` gives.
+
+The package in eight modules:
 
 - :mod:`helpers.reduce.variables` what an output holds (names, sources, dtypes)
 - :mod:`helpers.reduce.reading`   reading a beam by HDF5 chunk: whole, or only what a box needs
+- :mod:`helpers.reduce.sources`   what is read: a path, a URL or a file object; its name,
+  identity and credentials
+- :mod:`helpers.reduce.remote`    reading over the network by byte ranges, cached for HDF5
 - :mod:`helpers.reduce.granule`   one granule: open, check, read, filter, derive
 - :mod:`helpers.reduce.outputs`   writing outputs atomically, and the "finished" records
 - :mod:`helpers.reduce.run`       many granules: inputs, joblib or Dask, the run summary

@@ -53,7 +53,11 @@ def _parser() -> argparse.ArgumentParser:
         "inputs",
         nargs="+",
         metavar="FILES_OR_DIRS",
-        help="ATL06 granules, folders of them (*.h5) or glob patterns",
+        help="ATL06 granules, folders of them (*.h5), glob patterns, or URLs "
+        "(https://..., s3://...) read by byte ranges without downloading: only what the "
+        "box needs. NASA's https and s3 links use your Earthdata login "
+        "(EARTHDATA_USERNAME/EARTHDATA_PASSWORD or ~/.netrc); s3:// of NASA's buckets "
+        "works only inside AWS us-west-2",
     )
     parser.add_argument("-o", "--outdir", required=True, type=Path, help="output folder")
     parser.add_argument(

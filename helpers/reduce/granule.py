@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import IO
 
 import h5py
 import numpy as np
@@ -41,7 +42,6 @@ from helpers.reduce.outputs import (
     OTHER_INPUT,
     OTHER_OPTIONS,
     RECORDS,
-    input_identity,
     lock_path,
     record_state,
     remove_granule_outputs,
@@ -54,6 +54,8 @@ from helpers.reduce.reading import (
     missing_core,
     pad_and_merge,
 )
+from helpers.reduce.remote import SourceError, prefetch_chunks, scrub
+from helpers.reduce.sources import Source, as_source
 from helpers.reduce.variables import ABSENT_VALUES, INT8_FILL, MAX_ABS_HEIGHT_M, OUTPUT_DTYPES
 from helpers.tracks import is_ascending
 
@@ -69,7 +71,7 @@ class GranuleResult:
     Attributes
     ----------
     source : str
-        The input file.
+        The input: a path, or a URL without credentials or query string.
     status : str
         ``"done"``, ``"skipped"`` (already finished) or ``"failed"``.
     reason : str
@@ -90,6 +92,9 @@ class GranuleResult:
     bytes_read : int
         Stored (compressed) bytes of the segment variables fetched: what area-aware reads
         save, and what a remote read transfers at least.
+    requests, bytes_fetched : int
+        For URLs and fsspec file objects: requests made and bytes received over the
+        network (0 for local files).
     """
 
     source: str
@@ -102,6 +107,8 @@ class GranuleResult:
     seconds: float = 0.0
     absent_variables: list[str] = field(default_factory=list)
     bytes_read: int = 0
+    requests: int = 0
+    bytes_fetched: int = 0
 
 
 #: ReduceOptions fields that change how a granule is read, never what is written.
@@ -161,9 +168,13 @@ def _text(value) -> str:
     return value.decode("ascii", "replace").strip() if isinstance(value, bytes) else str(value)
 
 
-def open_atl06(path: Path) -> h5py.File:
-    """Open a granule, turning the usual ways it can be wrong into GranuleError."""
-    if not path.is_file():
+def open_atl06(path) -> h5py.File:
+    """Open a granule, turning the usual ways it can be wrong into GranuleError.
+
+    ``path`` is a local path, or an open binary file object (e.g. a
+    :class:`~helpers.reduce.remote.RangeReader`) that h5py reads through.
+    """
+    if isinstance(path, str | os.PathLike) and not Path(path).is_file():
         raise GranuleError("file not found")
     try:
         f = h5py.File(path, "r")
@@ -289,24 +300,39 @@ def read_beam(
         raise GranuleError(str(err)) from None
 
 
-def _read_rows(columns: BeamColumns, search: BoxSearch | None) -> dict:
+#: Fetches the chunks a read of a beam's rows will need, all at once: ``prefetch(columns,
+#: plan)`` with ``plan`` as :meth:`BeamColumns.plan` gives it (remote sources only).
+Prefetch = Callable[[BeamColumns, list[tuple[str, int]]], None]
+
+
+def _read_rows(columns: BeamColumns, search: BoxSearch | None,
+               prefetch: Prefetch | None = None) -> dict:  # fmt: skip
     """A beam's variables: all rows, or the rows that may be in the search's box and their
     neighbours.
 
     The ascending flag of a row depends on its neighbours in time; they are read with it,
     and if the rows read are not in time order (or hold one latitude only), the whole beam
-    is read instead, so the flag is the one a whole read gives.
+    is read instead, so the flag is the one a whole read gives. With ``prefetch``, every
+    read of many chunks is announced first (remote sources fetch them in one batch).
     """
+
+    def read(rows=None) -> dict:
+        if prefetch is not None:
+            prefetch(columns, columns.plan(rows))
+        return columns.read(rows)
+
     if search is None:
-        return columns.read()
+        return read()
     lat = columns.columns["lat"]
+    if prefetch is not None and not search.monotonic:  # all of latitude will be read
+        prefetch(columns, [("lat", k) for k in lat.chunks_for([(0, columns.size)])])
     rows = pad_and_merge(search.rows(lat, columns.columns["lon"]), columns.size, lat.chunk_len)
     if rows == [(0, columns.size)]:
-        return columns.read()
-    raw = columns.read(rows)
+        return read()
+    raw = read(rows)
     t, y = raw["t_dt"], raw["lat"]
     if t.size and (np.any(t[1:] < t[:-1]) or (y.size > 1 and np.all(y == y[0]))):
-        return columns.read()
+        return read()
     return raw
 
 
@@ -359,18 +385,24 @@ def reduce_beam(
 
 
 def reduce_granule(
-    source: str | os.PathLike, outdir: str | os.PathLike, options: ReduceOptions | None = None
+    source: str | os.PathLike | IO[bytes],
+    outdir: str | os.PathLike,
+    options: ReduceOptions | None = None,
 ) -> GranuleResult:
     """Reduce one granule into ``outdir``: one file per beam (or one Parquet file).
 
     Never raises for a problem with the input or with writing: whatever goes wrong with
-    this granule (an expected problem, a malformed file, a full disk, any exception)
-    becomes a failed result with a one-line reason, and the other granules go on.
+    this granule (an expected problem, a malformed file, an unreachable URL, a full disk,
+    any exception) becomes a failed result with a one-line reason, and the other granules
+    go on.
 
     Parameters
     ----------
-    source : path-like
-        An ATL06 granule (full or subset).
+    source : path-like, URL or binary file object
+        An ATL06 granule (full or subset): a path; an ``https://``, ``http://`` or
+        ``s3://`` URL, read by byte ranges (only what the box needs); or an open file
+        object, such as ``earthaccess.open()`` gives (see :mod:`helpers.reduce.sources`
+        for credentials). Outputs are named after its file name.
     outdir : path-like
         Output folder (created if missing).
     options : ReduceOptions, optional
@@ -380,19 +412,31 @@ def reduce_granule(
     -------
     GranuleResult
         ``skipped`` when its outputs in ``outdir`` were made from this very file with
-        these options and are unchanged since.
+        these options and are unchanged since. Its ``source`` and messages name a URL
+        without credentials or query string.
     """
     options = options or ReduceOptions()
-    source, outdir = Path(source), Path(outdir)
+    outdir = Path(outdir)
     started = time.perf_counter()
-    result = GranuleResult(source=str(source), status="done")
     try:
+        src = as_source(source)
+    except Exception as err:  # not a path, URL or file object
+        return GranuleResult(source=scrub(str(source)), status="failed",
+                             reason=f"not a path, URL or file object: {one_line(err)}")  # fmt: skip
+    result = GranuleResult(source=src.label, status="done")
+    try:
+        stem = src.name.removesuffix(".h5")
+        if not stem:
+            raise GranuleError("no file name to name its outputs after")
         (outdir / RECORDS).mkdir(parents=True, exist_ok=True)
-        stem = source.name.removesuffix(".h5")
         with locked(lock_path(outdir, stem)):  # one process at a time per granule
-            _reduce_unless_finished(source, outdir, stem, options, result)
+            _reduce_unless_finished(src, outdir, stem, options, result)
+    except GranuleError as err:
+        _fail(result, str(err))
     except Exception as err:  # the guard: this granule fails, the run goes on
         _fail(result, f"unexpected error: {one_line(err)}")
+    result.requests, result.bytes_fetched = src.requests, src.bytes_fetched
+    result.reason, result.notes = scrub(result.reason), [scrub(n) for n in result.notes]
     result.seconds = time.perf_counter() - started
     return result
 
@@ -423,10 +467,13 @@ def _fail(result: GranuleResult, reason: str) -> None:
     result.outputs.clear()
 
 
-def _reduce_unless_finished(source, outdir, stem, options, result) -> None:
+def _reduce_unless_finished(source: Source, outdir, stem, options, result) -> None:
     """Skip a finished granule, refuse another input's outputs, else reduce and write."""
     try:
-        identity = input_identity(source)
+        identity = source.identity()
+    except SourceError as err:
+        _fail(result, str(err))
+        return
     except OSError as err:
         _fail(result, "file not found" if err.errno == errno.ENOENT else
               f"cannot open: {err.strerror}")  # fmt: skip
@@ -455,7 +502,7 @@ def _reduce_and_write(source, outdir, stem, options, result, made_by) -> None:
     """Read, reduce and write one granule, telling reading errors from writing errors."""
     try:
         beams, attrs = _read_and_reduce(source, options, result)
-    except GranuleError as err:
+    except (GranuleError, SourceError) as err:
         _fail(result, str(err))
         return
     except OSError as err:  # unreadable data inside an HDF5 file that opened fine
@@ -464,26 +511,29 @@ def _reduce_and_write(source, outdir, stem, options, result, made_by) -> None:
     except Exception as err:  # a malformed file that the checks above did not catch
         _fail(result, f"cannot reduce this granule: {one_line(err)}")
         return
+    result.requests, result.bytes_fetched = source.requests, source.bytes_fetched
     try:
         write_outputs(outdir, stem, beams, attrs, options.fmt, result, made_by)
     except Exception as err:
         _fail(result, f"cannot write its outputs into {outdir}: {one_line(err)}")
 
 
-def _read_and_reduce(source: Path, options: ReduceOptions, result: GranuleResult):
+def _read_and_reduce(source: Source, options: ReduceOptions, result: GranuleResult):
     """``({beam: (arrays, beam_attrs)}, granule_attrs)`` of the beams that kept points."""
-    with open_atl06(source) as f:
+    with source.opened() as target, open_atl06(target) as f:
         info = granule_info(f, source.name)
         result.notes += info.pop("notes")
         columns = _open_beams(f, result)
         epsg = options.epsg or _choose_epsg(columns, result)
         monotonic = info["region"] not in (0, 4, 11)
         search = BoxSearch(options.bbox, monotonic) if options.bbox and options.area_reads else None
+        reader = source.reader
+        prefetch = (lambda c, plan: prefetch_chunks(reader, c, plan)) if reader else None
         beams = {}
         try:
-            for beam, raw in _read_each(
-                list(columns.values()), lambda c: _read_rows(c, search), bool(options.read_ahead)
-            ):
+            for beam, raw in _read_each(list(columns.values()),
+                                        lambda c: _read_rows(c, search, prefetch),
+                                        bool(options.read_ahead)):  # fmt: skip
                 arrays = _reduce_one_beam(beam, raw, info, options, epsg, result)
                 if arrays is not None:
                     attrs = _beam_attrs(f[beam.beam], beam.beam, info["sc_orient"])
@@ -492,7 +542,7 @@ def _read_and_reduce(source: Path, options: ReduceOptions, result: GranuleResult
             raise GranuleError(str(err)) from None
         finally:
             result.bytes_read = sum(c.bytes_read for c in columns.values())
-    return beams, _granule_attrs(source, info, options, epsg, result.absent_variables)
+    return beams, _granule_attrs(source.name, info, options, epsg, result.absent_variables)
 
 
 def _open_beams(f: h5py.File, result: GranuleResult) -> dict[str, BeamColumns]:
@@ -608,10 +658,10 @@ def _beam_attrs(group: h5py.Group, beam: str, sc_orient: int) -> dict:
 
 
 def _granule_attrs(
-    source: Path, info: dict, options: ReduceOptions, epsg: int, absent: list[str]
+    name: str, info: dict, options: ReduceOptions, epsg: int, absent: list[str]
 ) -> dict:
     return {
-        "source_granule": source.name,
+        "source_granule": name,
         "rgt": info["rgt"],
         "cycle": info["cycle"],
         "region": info["region"],

@@ -104,8 +104,9 @@ def input_identity(source: Path) -> dict:
 
 
 def same_input(a: dict, b: dict) -> bool:
-    """True when two identities are the same file contents as far as ``stat`` tells."""
-    return all(a.get(k) == b.get(k) for k in ("name", "size", "mtime_ns"))
+    """True when two identities are the same file contents as far as ``stat`` tells (for a
+    URL: as far as its size and the version its server states tell)."""
+    return all(a.get(k) == b.get(k) for k in ("name", "size", "mtime_ns", "version"))
 
 
 def read_record(outdir: Path, stem: str) -> dict | None:

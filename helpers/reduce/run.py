@@ -5,6 +5,11 @@ inputs exist (a folder without granules is an error), two inputs of one name can
 share the output folder, the folder can be written, and it holds no outputs made with
 other options (unless ``overwrite``). Workers are capped by the CPUs this process may use,
 die with their parent, and a Ctrl-C stops the run (and its workers) every time.
+
+Inputs may also be URLs (``https://``, ``s3://``), which workers receive as text and open
+themselves (with their own credentials, see :mod:`helpers.reduce.sources`), and open file
+objects, which are reduced in this process (they cannot be sent to another one safely:
+they may carry tokens).
 """
 
 from __future__ import annotations
@@ -27,21 +32,32 @@ from helpers.reduce.granule import (
     reduce_granule,
 )
 from helpers.reduce.outputs import folder_records
+from helpers.reduce.sources import is_file_object, is_url, source_label, source_name
 from helpers.workers import InterruptGuard, init_worker, worker_count
 
 #: Seconds to wait for a Dask scheduler to answer before giving up.
 SCHEDULER_TIMEOUT_S = 10.0
 
 
-def find_inputs(inputs: Iterable[str | os.PathLike]) -> list[Path]:
-    """Expand files, folders (their ``*.h5``) and glob patterns into a sorted list of paths.
+def find_inputs(inputs: Iterable) -> list:
+    """Expand files, folders (their ``*.h5``) and glob patterns into a sorted list of paths;
+    URLs (sorted, after the paths) and open file objects (last, in their order) are kept
+    as they are.
 
     Paths are made absolute (so workers elsewhere, e.g. on a Dask cluster, find them), but
     symlinks are kept as they are. A name that matches nothing is kept, and so is a broken
     link or a symlink loop in a folder: the reducer reports each as a failure.
     """
     found: set[Path] = set()
+    urls: set[str] = set()
+    objects = []
     for item in inputs:
+        if is_url(item):
+            urls.add(item)
+            continue
+        if is_file_object(item):
+            objects.append(item)
+            continue
         path = Path(item)
         if path.is_dir():
             found.update(p for p in path.glob("*.h5") if not p.is_dir())
@@ -52,7 +68,7 @@ def find_inputs(inputs: Iterable[str | os.PathLike]) -> list[Path]:
             if not matches:
                 found.add(path)  # reported as "file not found" by the reducer
             found.update(Path(m) for m in matches)
-    return sorted(Path(os.path.abspath(p)) for p in found)
+    return [*sorted(Path(os.path.abspath(p)) for p in found), *sorted(urls), *objects]
 
 
 @dataclass
@@ -90,7 +106,7 @@ class RunSummary:
         ]
         for r in self.results:
             if r.absent_variables:
-                lines.append(f"{Path(r.source).name}: optional variables absent (NaN/fill): "
+                lines.append(f"{source_name(r.source)}: optional variables absent (NaN/fill): "
                              f"{', '.join(r.absent_variables)}")  # fmt: skip
         for r in self.failed:
             lines.append(f"FAILED {r.source}: {r.reason}")
@@ -112,8 +128,9 @@ def reduce_granules(
 
     Parameters
     ----------
-    inputs : iterable of path-like
-        Files, folders or glob patterns.
+    inputs : iterable of path-like, URL or file object
+        Files, folders, glob patterns, URLs (``https://``, ``s3://``; each worker opens its
+        own) or open file objects (reduced here, after the others).
     outdir : path-like
         Output folder.
     options : ReduceOptions, optional
@@ -130,7 +147,7 @@ def reduce_granules(
     force_input_dir : bool
         Allow the output folder to be an input folder.
     scheduler_timeout : float
-        Seconds to wait for the scheduler at ``scheduler`` (an address) to answer.
+        Seconds to wait for the scheduler at an address to answer.
 
     Returns
     -------
@@ -139,9 +156,8 @@ def reduce_granules(
     Raises
     ------
     ValueError
-        Before anything is written, in one line: no granule, an output folder that holds
-        inputs, cannot be written or holds outputs made with other options (unless
-        ``overwrite``), a scheduler that does not answer.
+        Before anything is written: no granule; an output folder that holds inputs, cannot
+        be written or holds other options' outputs (unless ``overwrite``); no scheduler.
     KeyboardInterrupt
         On Ctrl-C (SIGINT) or SIGTERM, after stopping the workers.
     """
@@ -175,9 +191,10 @@ def _collect(bar, stream, echo: Callable[[str], None]) -> list[GranuleResult]:
 
 
 def _check_run(inputs, outdir: Path, options: ReduceOptions, force_input_dir: bool,
-               echo: Callable[[str], None]) -> list[Path]:  # fmt: skip
-    """The input files, once the run is known to be possible (else ValueError)."""
-    files = find_inputs([inputs] if isinstance(inputs, (str, os.PathLike)) else inputs)
+               echo: Callable[[str], None]) -> list:  # fmt: skip
+    """The inputs, once the run is known to be possible (else ValueError)."""
+    one = isinstance(inputs, str | os.PathLike) or is_file_object(inputs)
+    files = find_inputs([inputs] if one else inputs)
     if not files:
         raise ValueError(f"no granules found in {_describe(inputs)} (looked for *.h5)")
     _check_outdir(outdir, files, force_input_dir)
@@ -188,12 +205,12 @@ def _check_run(inputs, outdir: Path, options: ReduceOptions, force_input_dir: bo
 
 def _describe(inputs) -> str:
     items = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
-    return ", ".join(str(i) for i in items) or "(nothing given)"
+    return ", ".join(source_label(i) for i in items) or "(nothing given)"
 
 
-def _check_outdir(outdir: Path, files: list[Path], force_input_dir: bool) -> None:
+def _check_outdir(outdir: Path, files: list, force_input_dir: bool) -> None:
     """Refuse an output folder that holds inputs or cannot be written; clear leftovers."""
-    input_dirs = {Path(os.path.realpath(p)).parent for p in files}
+    input_dirs = {Path(os.path.realpath(p)).parent for p in files if isinstance(p, Path)}
     if Path(os.path.realpath(outdir)) in input_dirs and not force_input_dir:
         raise ValueError(
             f"output folder {outdir} holds input granules: choose another (or force it)"
@@ -208,7 +225,7 @@ def _check_outdir(outdir: Path, files: list[Path], force_input_dir: bool) -> Non
     remove_partials(outdir)
 
 
-def _check_folder_options(outdir: Path, files: list[Path], options: ReduceOptions) -> list[str]:
+def _check_folder_options(outdir: Path, files: list, options: ReduceOptions) -> list[str]:
     """Refuse to mix outputs made with other options, unless overwriting; notes if mixed."""
     wanted = record_options(options)
     other = {stem: r for stem, r in folder_records(outdir).items()
@@ -228,7 +245,7 @@ def _check_folder_options(outdir: Path, files: list[Path], options: ReduceOption
             f"{outdir} holds outputs of {len(other)} granule(s) made with other options: "
             f"{differs}; use --overwrite to replace them, or another output folder"
         )
-    stems = {p.name.removesuffix(".h5") for p in files}
+    stems = {source_name(p).removesuffix(".h5") for p in files}
     left = sorted(set(other) - stems)
     if not left:
         return []
@@ -236,34 +253,41 @@ def _check_folder_options(outdir: Path, files: list[Path], options: ReduceOption
             f"this run's inputs and stay as they are (e.g. {left[0]})"]  # fmt: skip
 
 
-def _same_names(files: list[Path], outdir: Path,
-                echo: Callable[[str], None]) -> tuple[list[Path], list[GranuleResult]]:  # fmt: skip
+def _same_names(files: list, outdir: Path,
+                echo: Callable[[str], None]) -> tuple[list, list[GranuleResult]]:  # fmt: skip
     """Split off inputs whose name another input already has: outputs are named by it.
 
-    Returns the files to reduce, and results for the others (echoed): a copy of the same
-    file is skipped, a different file of the same name fails (naming both).
+    Returns the inputs to reduce, and results for the others (echoed): a copy of the same
+    file (or the same URL twice) is skipped, a different file of the same name fails
+    (naming both; a URL and a path are not compared byte by byte, so they count as
+    different).
     """
-    first: dict[str, Path] = {}
+    first: dict[str, object] = {}
     todo, results = [], []
-    for path in files:
-        seen = first.setdefault(path.name, path)
-        if seen is path:
-            todo.append(path)
-        elif _same_bytes(seen, path):
-            results.append(GranuleResult(source=str(path), status="skipped",
-                                         notes=[f"the same file as {seen}"]))  # fmt: skip
+    for item in files:
+        seen = first.setdefault(source_name(item), item)
+        label, other = source_label(item), source_label(seen)
+        if seen is item:
+            todo.append(item)
+        elif _same_bytes(seen, item) or (is_url(item) and is_url(seen) and label == other):
+            results.append(GranuleResult(source=label, status="skipped",
+                                         notes=[f"the same file as {other}"]))  # fmt: skip
         else:
+            differs = "other contents" if isinstance(item, Path) and isinstance(seen, Path) \
+                else "may differ"
             reason = (
-                f"has the same file name as {seen} but other contents: their outputs "
+                f"has the same file name as {other} but {differs}: their outputs "
                 f"would have the same names in {outdir}; reduce it into another folder"
             )
-            results.append(GranuleResult(source=str(path), status="failed", reason=reason))
+            results.append(GranuleResult(source=label, status="failed", reason=reason))
     for result in results:
         _echo_problems(result, echo)
     return todo, results
 
 
-def _same_bytes(a: Path, b: Path) -> bool:
+def _same_bytes(a, b) -> bool:
+    if not (isinstance(a, Path) and isinstance(b, Path)):
+        return False
     try:
         return filecmp.cmp(a, b, shallow=False)
     except OSError:
@@ -271,17 +295,32 @@ def _same_bytes(a: Path, b: Path) -> bool:
 
 
 def _results(files, outdir, options, n_jobs, scheduler, timeout) -> Iterator[GranuleResult]:
-    """Results in the order they finish: in this process, with joblib, or on Dask."""
-    if scheduler:
+    """Results in the order they finish: in this process, with joblib, or on Dask; open
+    file objects always in this process, after the others."""
+    objects = [f for f in files if is_file_object(f)]
+    files = [f for f in files if not is_file_object(f)]
+    here = options
+    if options.read_ahead is None:  # one process: a reader thread uses the spare core
+        here = replace(options, read_ahead=True)
+    if scheduler and files:
         owned = isinstance(scheduler, str)
         client = connect_scheduler(scheduler, timeout) if owned else scheduler
-        return _run_on_dask(files, outdir, options, client, owned)
-    n_workers = worker_count(n_jobs, len(files))
-    if n_workers == 1:
-        if options.read_ahead is None:  # one process: a reader thread uses the spare core
-            options = replace(options, read_ahead=True)
-        return (reduce_granule(p, outdir, options) for p in files)
-    return _run_on_joblib(files, outdir, options, n_workers)
+        stream = _run_on_dask(files, outdir, options, client, owned)
+    elif files and (n_workers := worker_count(n_jobs, len(files))) > 1:
+        stream = _run_on_joblib(files, outdir, options, n_workers)
+    else:
+        stream = (reduce_granule(p, outdir, here) for p in files)
+    return _then_here(stream, objects, outdir, here)
+
+
+def _then_here(stream, objects, outdir, options) -> Iterator[GranuleResult]:
+    """The results of ``stream``, then those of the file objects, reduced in this process."""
+    try:
+        yield from stream
+        for fo in objects:
+            yield reduce_granule(fo, outdir, options)
+    finally:
+        stream.close()
 
 
 def _run_on_joblib(files, outdir, options, n_workers) -> Iterator[GranuleResult]:
@@ -299,14 +338,15 @@ def _run_on_joblib(files, outdir, options, n_workers) -> Iterator[GranuleResult]
     except TerminatedWorkerError as err:  # a worker crashed or was killed (out of memory?)
         reason = f"a worker process died before this granule was done: {one_line(err)}"
         for path in files:
-            if str(path) not in done:
-                yield GranuleResult(source=str(path), status="failed", reason=reason[:300])
+            if source_label(path) not in done:
+                yield GranuleResult(source=source_label(path), status="failed",
+                                    reason=reason[:300])  # fmt: skip
     finally:
         stream.close()
 
 
 def _echo_problems(result: GranuleResult, echo: Callable[[str], None]) -> None:
-    name = Path(result.source).name
+    name = source_name(result.source) or result.source
     if result.status == "failed":
         echo(f"{name}: FAILED: {result.reason}")
     for note in result.notes:
@@ -370,7 +410,7 @@ def _run_on_dask(files, outdir, options, client, owned: bool) -> Iterator[Granul
     futures = []
     try:
         futures = client.map(reduce_granule, files, outdir=outdir, options=options, pure=False)
-        sources = {f.key: str(p) for f, p in zip(futures, files, strict=True)}
+        sources = {f.key: source_label(p) for f, p in zip(futures, files, strict=True)}
         for future in as_completed(futures):
             try:
                 yield future.result()
