@@ -39,6 +39,27 @@ def writer_tag() -> str:
     return f"{host}~{_pid_namespace()}~{os.getpid()}"
 
 
+def prove_writable(folder: str | os.PathLike) -> None:
+    """Create ``folder`` if needed and prove that files can be written there, leaving
+    nothing behind (a probe file with a name no other writer uses is written, then removed).
+
+    Raises
+    ------
+    OSError
+        The folder cannot be created or written (read-only, a regular file, full...).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> prove_writable(Path(tempfile.mkdtemp()) / "new")
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    probe = folder / f".write-test-{writer_tag()}~{secrets.token_hex(4)}"
+    probe.write_bytes(b"")
+    probe.unlink()
+
+
 def partial_name(final: str | os.PathLike) -> Path:
     """A fresh temporary path beside ``final``: ``.<name>.<host~ns~pid>~<token>.partial``."""
     final = Path(final)

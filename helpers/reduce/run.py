@@ -17,13 +17,12 @@ from __future__ import annotations
 import filecmp
 import glob
 import os
-import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from helpers.fileio import remove_partials
+from helpers.fileio import prove_writable, remove_partials
 from helpers.reduce.granule import (
     GranuleResult,
     ReduceOptions,
@@ -216,10 +215,7 @@ def _check_outdir(outdir: Path, files: list, force_input_dir: bool) -> None:
             f"output folder {outdir} holds input granules: choose another (or force it)"
         )
     try:
-        outdir.mkdir(parents=True, exist_ok=True)
-        probe = outdir / f".write-test-{secrets.token_hex(8)}"
-        probe.write_bytes(b"")
-        probe.unlink()
+        prove_writable(outdir)
     except OSError as err:
         raise ValueError(f"cannot write to output folder {outdir}: {err.strerror}") from None
     remove_partials(outdir)

@@ -30,7 +30,7 @@ import numpy as np
 from helpers import __version__
 from helpers.bbox import BBox, wrap_longitude
 from helpers.config import PIG_BBOX, PIG_DATES
-from helpers.fileio import atomic_path, locked, remove_partials, writer_tag
+from helpers.fileio import atomic_path, locked, prove_writable, remove_partials, writer_tag
 from helpers.gpstime import ATLAS_SDP_GPS_EPOCH, utc_to_gps
 from helpers.granules import ASCENDING_REGIONS
 from helpers.synthetic import orbit
@@ -260,10 +260,7 @@ def make_and_write_granule(plan: GranulePlan, seed: int, folder: Path) -> Granul
 def _check_writable(folder: Path) -> None:
     """Create ``folder`` if needed and prove we can write there, leaving nothing behind."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".write-test-{writer_tag()}"
-        probe.write_bytes(b"")
-        probe.unlink()
+        prove_writable(folder)
     except OSError as err:
         raise SampleError(f"cannot write to output folder {folder}: {err.strerror}") from err
 
