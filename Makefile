@@ -37,7 +37,11 @@ $(STAMP): pyproject.toml
 	  { echo "error: $(PYTHON) is older than Python 3.11; run e.g. make PYTHON=python3.12" >&2; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -e '.[test,book]'
+	$(PY) -m pip install -e '.[book]'
+	# Test tools go in against the versions just resolved: resolved together with them, moto's
+	# boto3 and s3fs's aiobotocore pin botocore apart and pip backtracks for many minutes.
+	$(PY) -m pip freeze --exclude-editable > $(VENV)/resolved.txt
+	$(PY) -m pip install -e '.[test,book]' -c $(VENV)/resolved.txt
 	$(PY) -m ipykernel install --sys-prefix --name atl06-tutorial --display-name "ATL06 tutorial (.venv)"
 	touch $@
 
