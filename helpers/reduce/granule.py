@@ -511,7 +511,6 @@ def _reduce_and_write(source, outdir, stem, options, result, made_by) -> None:
     except Exception as err:  # a malformed file that the checks above did not catch
         _fail(result, f"cannot reduce this granule: {one_line(err)}")
         return
-    result.requests, result.bytes_fetched = source.requests, source.bytes_fetched
     try:
         write_outputs(outdir, stem, beams, attrs, options.fmt, result, made_by)
     except Exception as err:

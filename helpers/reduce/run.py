@@ -193,17 +193,17 @@ def _check_run(inputs, outdir: Path, options: ReduceOptions, force_input_dir: bo
                echo: Callable[[str], None]) -> list:  # fmt: skip
     """The inputs, once the run is known to be possible (else ValueError)."""
     one = isinstance(inputs, str | os.PathLike) or is_file_object(inputs)
-    files = find_inputs([inputs] if one else inputs)
+    items = [inputs] if one else list(inputs)  # a generator is read once, here
+    files = find_inputs(items)
     if not files:
-        raise ValueError(f"no granules found in {_describe(inputs)} (looked for *.h5)")
+        raise ValueError(f"no granules found in {_describe(items)} (looked for *.h5)")
     _check_outdir(outdir, files, force_input_dir)
     for line in _check_folder_options(outdir, files, options):
         echo(line)
     return files
 
 
-def _describe(inputs) -> str:
-    items = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
+def _describe(items: list) -> str:
     return ", ".join(source_label(i) for i in items) or "(nothing given)"
 
 
