@@ -10,15 +10,43 @@ from helpers.granules import REGION_LATITUDES, parse_granule_name
 from helpers.synthetic import orbit
 
 
+#: What the model promises for a real pass's ascending node. The model is a constant-period
+#: clock; the real orbit's along-track timing drifts between orbit-maintenance manoeuvres (drag
+#: shortens the period, burns restore it), so node times wander by seconds while the ground
+#: track stays put. Measured on the real granules of releases 002-209, cycles 1-20: -7.6 s
+#: (RGT 277-407 of cycle 3, April 2019) to +0.7 s, longitudes within 0.002 degrees. Ten
+#: seconds is 3e-7 of a year (nothing for decimal years or dh/dt) and a sixth of the minute
+#: the region boundaries are checked to below.
+NODE_TIME_TOLERANCE_S = 10.0
+NODE_LONGITUDE_TOLERANCE_DEG = 0.01
+
+
+def _orbit_info(path):
+    """(rgt, cycle, crossing_time, lan, orbit_number) of a granule, or None when its
+    orbit_info lacks the node (variable-subsetted orders may drop it)."""
+    name = parse_granule_name(path)
+    with h5py.File(path) as f:
+        info = f.get("orbit_info")
+        if info is None or not {"crossing_time", "lan", "orbit_number"} <= set(info):
+            return None
+        return (name.rgt, name.cycle, info["crossing_time"][0], info["lan"][0],
+                info["orbit_number"][0])  # fmt: skip
+
+
 def test_model_matches_real_node_times_and_longitudes(real_data):
+    checked = []
     for path in sorted(real_data.glob("*.h5")):
-        with h5py.File(path) as f:
-            info = f["orbit_info"]
-            rgt, cycle = int(info["rgt"][0]), int(info["cycle_number"][0])
-            assert abs(orbit.node_time(rgt, cycle) - info["crossing_time"][0]) < 2.0, path.name
-            lon_err = (orbit.node_longitude(rgt) - info["lan"][0] + 180) % 360 - 180
-            assert abs(lon_err) < 0.01, path.name
-            assert orbit.orbit_number(rgt, cycle) == info["orbit_number"][0], path.name
+        found = _orbit_info(path)
+        if found is None:
+            continue
+        rgt, cycle, crossing_time, lan, number = found
+        time_err = orbit.node_time(rgt, cycle) - crossing_time
+        assert abs(time_err) < NODE_TIME_TOLERANCE_S, (path.name, time_err)
+        lon_err = (orbit.node_longitude(rgt) - lan + 180) % 360 - 180
+        assert abs(lon_err) < NODE_LONGITUDE_TOLERANCE_DEG, (path.name, lon_err)
+        assert orbit.orbit_number(rgt, cycle) == number, path.name
+        checked.append(path.name)
+    assert len(checked) >= 3, f"too few real granules with orbit_info nodes: {checked}"
 
 
 def test_model_regions_contain_real_granule_start_times(real_data):
