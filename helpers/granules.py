@@ -29,6 +29,12 @@ REGION_LATITUDES: dict[int, tuple[float, float]] = {
 #: Regions flown northward (the ascending half of the orbit, polar regions 4 and 11 excepted).
 ASCENDING_REGIONS: tuple[int, ...] = (1, 2, 3, 12, 13, 14)
 
+#: The polar regions, where a track turns back: latitude rises then falls (or the reverse)
+#: within a granule, so it is not monotonic along a beam.
+POLAR_TURN_REGIONS: tuple[int, ...] = tuple(
+    r for r, (start, end) in REGION_LATITUDES.items() if start == end
+)
+
 _NAME = re.compile(
     r"^(?P<prefix>processed_)?(?P<product>ATL\d\d)_(?P<time>\d{14})_"
     r"(?P<rgt>\d{4})(?P<cycle>\d{2})(?P<region>\d{2})_(?P<release>\d{3})_(?P<version>\d{2})"

@@ -286,12 +286,13 @@ def test_a_rerun_skips_urls_and_a_changed_file_is_refused_until_overwrite(
         server.reset()
         again = reduce_granule(url, out)
         assert again.status == "skipped", again.reason
-        assert server.stats()["bytes"] == 0  # one HEAD tells the granule is unchanged
+        # One request for one byte (with the ETag) tells the granule is unchanged.
+        assert (server.stats()["requests"], server.stats()["bytes"]) == (1, 1)
         # The server now holds another file of that name (heights 100 m higher).
         altered_copy(granules[0], served)
         changed = reduce_granule(url, out)
         assert changed.status == "failed" and "--overwrite" in changed.reason, changed.reason
-        assert f"come from another file, {url}" in changed.reason
+        assert f"the server's version of {url} changed" in changed.reason
         assert snapshot(out) == before  # nothing replaced, nothing removed
         redone = reduce_granule(url, out, ReduceOptions(overwrite=True))
         assert redone.status == "done", redone.reason
@@ -481,7 +482,7 @@ def test_s3_rerun_skips_and_a_replaced_object_is_refused(s3, s3_endpoint, pair, 
     # The same key now holds another file (heights 100 m higher): not taken for finished.
     client.upload_file(str(altered_copy(pair[0], tmp_path / "altered")), BUCKET, key)
     changed = reduce_granule(url, out)
-    assert changed.status == "failed" and f"another file, {url}" in changed.reason
+    assert changed.status == "failed" and f"version of {url} changed" in changed.reason
     assert reduce_granule(url, out, ReduceOptions(overwrite=True)).status == "done"
 
 

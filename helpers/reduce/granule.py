@@ -35,7 +35,14 @@ from helpers import __version__
 from helpers.bbox import BBox
 from helpers.fileio import locked
 from helpers.gpstime import ATLAS_SDP_GPS_EPOCH, gps_to_decimal_year
-from helpers.granules import ASCENDING_REGIONS, BEAMS, GranuleName, parse_granule_name, spot_number
+from helpers.granules import (
+    ASCENDING_REGIONS,
+    BEAMS,
+    POLAR_TURN_REGIONS,
+    GranuleName,
+    parse_granule_name,
+    spot_number,
+)
 from helpers.projection import EPSG_SOUTH, check_epsg, epsg_for_latitudes, lonlat_to_xy
 from helpers.reduce.outputs import (
     FINISHED,
@@ -43,6 +50,7 @@ from helpers.reduce.outputs import (
     OTHER_OPTIONS,
     RECORDS,
     lock_path,
+    read_record,
     record_state,
     remove_granule_outputs,
     write_outputs,
@@ -54,10 +62,15 @@ from helpers.reduce.reading import (
     missing_core,
     pad_and_merge,
 )
-from helpers.reduce.remote import SourceError, prefetch_chunks, scrub
+from helpers.reduce.remote import prefetch_chunks
 from helpers.reduce.sources import Source, as_source
+from helpers.reduce.transport import DEFAULT_TIMEOUT_S, SourceError
+from helpers.reduce.urls import scrub
 from helpers.reduce.variables import ABSENT_VALUES, INT8_FILL, MAX_ABS_HEIGHT_M, OUTPUT_DTYPES
 from helpers.tracks import is_ascending
+
+#: Regions whose latitude may turn back within a beam: the polar turns, and 0 (unknown).
+MAY_TURN = (0, *POLAR_TURN_REGIONS)
 
 
 class GranuleError(Exception):
@@ -112,7 +125,7 @@ class GranuleResult:
 
 
 #: ReduceOptions fields that change how a granule is read, never what is written.
-HOW_TO_READ = ("area_reads", "read_ahead")
+HOW_TO_READ = ("area_reads", "read_ahead", "timeout")
 
 
 @dataclass(frozen=True)
@@ -139,6 +152,10 @@ class ReduceOptions:
         spare core, no help when every core already runs a job. None (the default) lets
         :func:`~helpers.reduce.run.reduce_granules` decide: on when it reduces the granules
         one at a time in its own process, off in worker processes and in direct calls.
+    timeout : float
+        For URLs: seconds to wait for a connection or for the next bytes of an answer
+        before trying again (each request is tried 3 times; see
+        :mod:`helpers.reduce.transport`).
     """
 
     bbox: BBox | None = None
@@ -147,12 +164,15 @@ class ReduceOptions:
     epsg: int | None = None
     area_reads: bool = True
     read_ahead: bool | None = None
+    timeout: float = DEFAULT_TIMEOUT_S
 
     def __post_init__(self) -> None:
         if self.fmt not in ("h5", "parquet"):
             raise ValueError(f"output format must be 'h5' or 'parquet', not {self.fmt!r}")
         if self.epsg is not None:
             object.__setattr__(self, "epsg", check_epsg(self.epsg))
+        if not self.timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds, not {self.timeout}")
 
     def describe_filters(self) -> str:
         """The filters as one line, stored with every output."""
@@ -419,26 +439,46 @@ def reduce_granule(
     outdir = Path(outdir)
     started = time.perf_counter()
     try:
-        src = as_source(source)
+        src = as_source(source, options.timeout)
     except Exception as err:  # not a path, URL or file object
         return GranuleResult(source=scrub(str(source)), status="failed",
                              reason=f"not a path, URL or file object: {one_line(err)}")  # fmt: skip
     result = GranuleResult(source=src.label, status="done")
     try:
-        stem = src.name.removesuffix(".h5")
-        if not stem:
-            raise GranuleError("no file name to name its outputs after")
+        stem = output_stem(src)
         (outdir / RECORDS).mkdir(parents=True, exist_ok=True)
         with locked(lock_path(outdir, stem)):  # one process at a time per granule
             _reduce_unless_finished(src, outdir, stem, options, result)
-    except GranuleError as err:
+    except (GranuleError, SourceError) as err:
         _fail(result, str(err))
     except Exception as err:  # the guard: this granule fails, the run goes on
         _fail(result, f"unexpected error: {one_line(err)}")
+    finally:
+        src.close()
     result.requests, result.bytes_fetched = src.requests, src.bytes_fetched
-    result.reason, result.notes = scrub(result.reason), [scrub(n) for n in result.notes]
+    result.reason, result.notes = src.censor(result.reason), [src.censor(n) for n in result.notes]
     result.seconds = time.perf_counter() - started
     return result
+
+
+def output_stem(source: Source) -> str:
+    """What a granule's outputs are named after: its file name without ``.h5``.
+
+    Raises
+    ------
+    GranuleError
+        No file name, or one that could name a file outside the output folder.
+    SourceError
+        A URL whose file name holds a ``/`` or ``\\`` once decoded (see
+        :func:`helpers.reduce.urls.url_file_name`).
+    """
+    if not source.name:
+        source.check_name()
+        raise GranuleError("no file name to name its outputs after")
+    stem = source.name.removesuffix(".h5")
+    if stem in ("", ".", "..") or any(c in stem for c in "/\\\0"):
+        raise GranuleError(f"its file name {stem!r} cannot name output files")
+    return stem
 
 
 def record_options(options: ReduceOptions) -> dict:
@@ -470,7 +510,7 @@ def _fail(result: GranuleResult, reason: str) -> None:
 def _reduce_unless_finished(source: Source, outdir, stem, options, result) -> None:
     """Skip a finished granule, refuse another input's outputs, else reduce and write."""
     try:
-        identity = source.identity()
+        identity = source.identity(head=read_record(outdir, stem) is None)
     except SourceError as err:
         _fail(result, str(err))
         return
@@ -484,9 +524,7 @@ def _reduce_unless_finished(source: Source, outdir, stem, options, result) -> No
         result.status = "skipped"
         return
     if state == OTHER_INPUT and not options.overwrite:
-        other = record.get("input", {}).get("path", "another file")
-        _fail(result, f"the outputs named {stem} in {outdir} come from another file, {other}: "
-                      "use --overwrite to replace them, or another output folder")  # fmt: skip
+        _fail(result, _other_input(record.get("input", {}), identity, stem, outdir))
         return
     if state == OTHER_OPTIONS and not options.overwrite:
         _fail(result, f"the outputs of {stem} in {outdir} were made with other options: "
@@ -496,6 +534,19 @@ def _reduce_unless_finished(source: Source, outdir, stem, options, result) -> No
     if result.status == "failed" and state in (OTHER_INPUT, OTHER_OPTIONS):
         remove_granule_outputs(outdir, stem)  # never leave outputs of other options behind
         result.notes.append(f"its old outputs ({state}) were removed")
+
+
+def _other_input(recorded: dict, identity: dict, stem: str, outdir: Path) -> str:
+    """Why a granule's outputs are not this input's: another file, or another version of
+    the same URL (its server's ETag or modification time changed since)."""
+    other = recorded.get("path", "another file")
+    if "version" in identity and other == identity.get("path"):
+        then, now = recorded.get("version") or "none", identity.get("version") or "none"
+        return (f"the server's version of {other} changed since its outputs in {outdir} were "
+                f"made (ETag or Last-Modified {then!r} then, {now!r} now): use --overwrite to "
+                "reduce it again, or another output folder")  # fmt: skip
+    return (f"the outputs named {stem} in {outdir} come from another file, {other}: "
+            "use --overwrite to replace them, or another output folder")
 
 
 def _reduce_and_write(source, outdir, stem, options, result, made_by) -> None:
@@ -511,6 +562,7 @@ def _reduce_and_write(source, outdir, stem, options, result, made_by) -> None:
     except Exception as err:  # a malformed file that the checks above did not catch
         _fail(result, f"cannot reduce this granule: {one_line(err)}")
         return
+    result.notes[:] = [source.censor(note) for note in result.notes]  # records keep them
     try:
         write_outputs(outdir, stem, beams, attrs, options.fmt, result, made_by)
     except Exception as err:
@@ -524,9 +576,11 @@ def _read_and_reduce(source: Source, options: ReduceOptions, result: GranuleResu
         result.notes += info.pop("notes")
         columns = _open_beams(f, result)
         epsg = options.epsg or _choose_epsg(columns, result)
-        monotonic = info["region"] not in (0, 4, 11)
-        search = BoxSearch(options.bbox, monotonic) if options.bbox and options.area_reads else None
         reader = source.reader
+        # Latitude is monotonic along a beam outside the polar turns: remote reads bisect
+        # it (bytes count); local ones read all of it (cheap), so any file reduces right.
+        monotonic = info["region"] not in MAY_TURN and reader is not None
+        search = BoxSearch(options.bbox, monotonic) if options.bbox and options.area_reads else None
         prefetch = (lambda c, plan: prefetch_chunks(reader, c, plan)) if reader else None
         beams = {}
         try:
@@ -633,7 +687,7 @@ def _reduce_one_beam(
     beam: BeamColumns, raw: dict, info: dict, options: ReduceOptions, epsg: int, result
 ) -> dict | None:
     """One beam's output arrays, or None (with a note saying why) when it keeps nothing."""
-    hint = None if info["region"] in (0, 4, 11) else info["region"] in ASCENDING_REGIONS
+    hint = None if info["region"] in MAY_TURN else info["region"] in ASCENDING_REGIONS
     arrays, counts = reduce_beam(raw, info["epoch"], options.bbox, hint, epsg)
     result.points_read += beam.size
     result.points_kept += counts["bbox"]

@@ -9,27 +9,28 @@ whole file, and plain block caches traded bytes for requests (0.29x the file in 
 requests with 64 KiB blocks, 0.17x in 470 with 16 KiB blocks). A :class:`RangeReader`
 does three things instead:
 
-- small reads (metadata) are served from a cache of 64 KiB blocks;
+- small reads (metadata) are served from a cache of 64 KiB blocks, the first of which
+  comes with the request that opens the file;
 - large reads (a chunk of 10,000 values) fetch exactly their bytes;
 - :func:`prefetch_chunks` fetches every chunk that reading a beam needs in one concurrent
   batch, before the read: their byte ranges come from HDF5's chunk index
   (:meth:`~helpers.reduce.reading.BeamColumns.plan`, :meth:`~helpers.reduce.reading.Column.locate`)
   and the bytes go to :meth:`~helpers.reduce.reading.Column.supply`.
 
-Whatever this module says about a file goes through :func:`redact`: no
-``user:password@``, no query string (a signed URL's token).
+The requests themselves (timeouts, retries, checked answers, the file's version pinned,
+and never waiting for another thread while h5py's lock is held) are
+:mod:`helpers.reduce.transport`'s; names shown are :mod:`helpers.reduce.urls`'s.
 """
 
 from __future__ import annotations
 
 import bisect
 import io
-import re
 from collections import OrderedDict
 from collections.abc import Sequence
-from urllib.parse import urlsplit
 
 from helpers.reduce.reading import BeamColumns
+from helpers.reduce.transport import Transport
 
 #: Block size of the metadata cache (bytes), and how many blocks it keeps (16 MiB).
 BLOCK_SIZE = 64 * 1024
@@ -37,115 +38,58 @@ MAX_BLOCKS = 256
 #: Reads at least this large (HDF5 chunks) fetch exactly their bytes, uncached.
 DIRECT_READ = 16 * 1024
 
-_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>()\[\]]+")
-
-
-class SourceError(Exception):
-    """A remote granule that cannot be opened or read; the message is one line, redacted."""
-
-
-def redact(url: str) -> str:
-    """A URL without what may be secret: ``user:password@``, the query string, the fragment.
-
-    Examples
-    --------
-    >>> redact("https://me:pw@host.org:8443/data/g.h5?X-Amz-Signature=abc#top")
-    'https://host.org:8443/data/g.h5'
-    """
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:  # a malformed host or port: drop everything up to the last "@"
-        parts = urlsplit(url)
-        host, port = parts.netloc.rpartition("@")[2], ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
-
-
-def scrub(text: str) -> str:
-    """``text`` with every URL in it :func:`redact`-ed (for messages that quote errors).
-
-    Examples
-    --------
-    >>> scrub("cannot open s3://b/g.h5?token=XYZ, or http://u:p@h/x.h5.")
-    'cannot open s3://b/g.h5, or http://h/x.h5.'
-    """
-
-    def one(match: re.Match) -> str:
-        url = match.group(0)
-        core = url.rstrip(".,;:")  # punctuation that ends a sentence, not the URL
-        return redact(core) + url[len(core) :]
-
-    return _URL_IN_TEXT.sub(one, text)
-
-
-def describe(err: BaseException) -> str:
-    """Why a remote operation failed, in one redacted line, from the innermost known cause.
-
-    fsspec turns every failure to open an HTTP file (404, refused connection, ...) into
-    ``FileNotFoundError(url)`` raised from the real error; that error is what is described.
-
-    Examples
-    --------
-    >>> describe(PermissionError("Forbidden"))
-    'access denied (Forbidden)'
-    """
-    seen = err
-    while isinstance(seen, FileNotFoundError) and seen.__cause__ is not None:
-        seen = seen.__cause__
-    status = getattr(seen, "status", None)
-    if isinstance(status, int):  # aiohttp's ClientResponseError
-        return f"HTTP {status} {getattr(seen, 'message', '') or ''}".strip()
-    text = scrub(" ".join(str(seen).split()))
-    if isinstance(seen, FileNotFoundError):
-        return "not found"
-    if isinstance(seen, PermissionError):
-        return f"access denied ({text or 'no reason given'})"
-    return f"{type(seen).__name__}: {text or '(no message)'}"
-
-
 class RangeReader(io.RawIOBase):
-    """A read-only file object over one file of an fsspec filesystem, for h5py.
+    """A read-only file object over one remote file, for h5py.
 
     Reads smaller than :data:`DIRECT_READ` bytes are served from a cache of
     :data:`BLOCK_SIZE` blocks (missing neighbouring blocks come in one request); larger
-    ones fetch exactly their bytes. :meth:`fetch` gets many ranges at once, concurrently
-    when the filesystem is asynchronous (HTTP, S3).
+    ones fetch exactly their bytes. :meth:`fetch` gets many ranges at once.
 
     Parameters
     ----------
-    fs : fsspec.AbstractFileSystem
-        The filesystem.
-    path : str
-        The file's path on it (for HTTP, the URL itself).
+    transport : helpers.reduce.transport.Transport
+        What fetches the bytes (opened: its size and version are known).
     size : int
         The file's size in bytes.
-    label : str
-        How error messages name the file (see :func:`redact`).
+    head : bytes
+        The file's first bytes, if already fetched (kept as cached blocks).
 
     Attributes
     ----------
     requests, bytes_fetched : int
-        Requests made and bytes received so far.
+        Requests made and bytes received so far (the transport's counts).
 
     Examples
     --------
-    >>> import fsspec
-    >>> fs = fsspec.filesystem("memory")
-    >>> fs.pipe("/g.bin", bytes(range(100)))
-    >>> reader = RangeReader(fs, "/g.bin", 100, "memory://g.bin")
+    A transport that serves a bytes object stands in for a server here:
+
+    >>> class Memory(Transport):
+    ...     def _get(self, start, stop):
+    ...         self._count(stop - start)
+    ...         return bytes(range(100))[start:stop], 100, "v1"
+    >>> reader = RangeReader(Memory("memory://g.bin"), 100)
     >>> _ = reader.seek(65)
     >>> reader.read(3), reader.fetch([(0, 2), (98, 100)]), reader.requests
     (b'ABC', [b'\\x00\\x01', b'bc'], 3)
     """
 
-    def __init__(self, fs, path: str, size: int, label: str) -> None:
+    def __init__(self, transport: Transport, size: int, head: bytes = b"") -> None:
         super().__init__()
-        self.fs, self.path, self.size, self.label = fs, path, int(size), label
+        self.transport, self.size, self.label = transport, int(size), transport.label
         self._pos = 0
         self._blocks: OrderedDict[int, bytes] = OrderedDict()
-        self.requests = 0
-        self.bytes_fetched = 0
+        for k in range(-(-len(head) // BLOCK_SIZE)):  # whole blocks of head, kept
+            block = head[k * BLOCK_SIZE : (k + 1) * BLOCK_SIZE]
+            if len(block) == min(BLOCK_SIZE, self.size - k * BLOCK_SIZE):
+                self._blocks[k] = block
+
+    @property
+    def requests(self) -> int:
+        return self.transport.requests
+
+    @property
+    def bytes_fetched(self) -> int:
+        return self.transport.bytes_fetched
 
     def readable(self) -> bool:
         return True
@@ -167,7 +111,7 @@ class RangeReader(io.RawIOBase):
         if stop <= self._pos:
             return 0
         if stop - self._pos >= DIRECT_READ:
-            data = self.fetch([(self._pos, stop)])[0]
+            data = self.transport.get(self._pos, stop)
         else:
             data = self._from_blocks(self._pos, stop)
         view[: len(data)] = data
@@ -183,7 +127,7 @@ class RangeReader(io.RawIOBase):
         missing = [k for k in range(first, last + 1) if k not in self._blocks]
         if missing:  # the read is small: the blocks it misses are next to each other
             lo = missing[0] * BLOCK_SIZE
-            data = self.fetch([(lo, min((missing[-1] + 1) * BLOCK_SIZE, self.size))])[0]
+            data = self.transport.get(lo, min((missing[-1] + 1) * BLOCK_SIZE, self.size))
             for k in missing:
                 self._blocks[k] = data[(k - missing[0]) * BLOCK_SIZE :][:BLOCK_SIZE]
         parts = []
@@ -202,27 +146,13 @@ class RangeReader(io.RawIOBase):
         Raises
         ------
         SourceError
-            The server failed, or answered a range with other bytes than asked for (a
-            server that ignores Range requests).
+            The server failed, answered with other bytes than asked for, or the file
+            changed (see :mod:`helpers.reduce.transport`).
         """
         merged = merge_ranges(ranges)
         if not merged:
             return [b"" for _ in ranges]
-        try:
-            blobs = self.fs.cat_ranges([self.path] * len(merged), [a for a, _ in merged],
-                                       [b for _, b in merged], on_error="return")  # fmt: skip
-        except Exception as err:  # aiohttp, botocore, OSError...: one line each
-            raise SourceError(f"cannot read {self.label}: {describe(err)}") from None
-        self.requests += len(merged)
-        for (a, b), blob in zip(merged, blobs, strict=True):
-            if isinstance(blob, BaseException):
-                raise SourceError(f"cannot read {self.label}: {describe(blob)}")
-            self.bytes_fetched += len(blob)
-            if len(blob) != b - a:
-                raise SourceError(
-                    f"cannot read {self.label} by byte ranges: asked for {b - a} bytes at "
-                    f"{a}, got {len(blob)} (the server ignores Range requests?): download it"
-                )
+        blobs = self.transport.get_many(merged)
         starts = [a for a, _ in merged]
         out = []
         for a, b in ranges:

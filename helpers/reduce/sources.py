@@ -21,12 +21,17 @@ usual AWS chain (environment, ``~/.aws``, an instance role; ``AWS_ENDPOINT_URL_S
 S3-compatible servers).
 
 **Names and identity.** An input is named in records and messages by :func:`source_label`
-(a URL without ``user:password@`` or query string). Its outputs are named after its file
-name. Its record's identity is, for a path, size and modification time
+(a URL without ``user:password@``, query string or fragment; an ambiguous URL names
+nothing of itself, see :mod:`helpers.reduce.urls`), and every message about it is also
+cleared of its secrets (:meth:`Source.censor`). Its outputs are named after its file
+name, which for a URL must not hold a ``/`` or ``\\`` once decoded. Its record's identity
+is, for a path, size and modification time
 (:func:`~helpers.reduce.outputs.input_identity`); for a URL or an fsspec file, the
 redacted URL, the size and the version the server states (``ETag``, else
 ``Last-Modified``), so a granule replaced on the server is never taken for finished: as
-for a changed local file, a re-run refuses its old outputs unless ``overwrite``.
+for a changed local file, a re-run refuses its old outputs unless ``overwrite``. The
+request that learns them also brings the file's first 64 KiB, and pins the version for
+the rest of the read (:mod:`helpers.reduce.transport`).
 """
 
 from __future__ import annotations
@@ -35,34 +40,41 @@ import contextlib
 import logging
 import os
 import posixpath
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from helpers.reduce.outputs import input_identity
-from helpers.reduce.remote import RangeReader, SourceError, describe, redact, scrub
+from helpers.reduce.remote import BLOCK_SIZE, RangeReader
+from helpers.reduce.transport import (
+    DEFAULT_TIMEOUT_S,
+    FsspecTransport,
+    HttpTransport,
+    S3Transport,
+    SourceError,
+    Transport,
+    describe,
+)
+from helpers.reduce.urls import (
+    InvalidUrl,
+    censor,
+    is_url,
+    parse_url,
+    redact,
+    scrub,
+    secrets_of,
+    url_file_name,
+)
 
-#: URL schemes read through fsspec.
+#: URL schemes read by byte ranges.
 REMOTE_SCHEMES = ("https", "http", "s3")
 #: Host-name endings of NASA Earthdata's data servers (read with an Earthdata login).
 EARTHDATA_HOSTS = (".earthdatacloud.nasa.gov", ".earthdata.nasa.gov")
 #: Bucket-name beginnings of NASA's S3 buckets -> earthaccess's name of their data centre.
 EARTHDATA_BUCKETS = {"nsidc-cumulus-": "NSIDC"}
 
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-
-
-def is_url(item: object) -> bool:
-    """True for a string that starts with a URL scheme (``https://``, ``s3://``, ...).
-
-    Examples
-    --------
-    >>> is_url("s3://bucket/g.h5"), is_url("data/g.h5")
-    (True, False)
-    """
-    return isinstance(item, str) and bool(_URL.match(item))
+__all__ = ["SourceError", "as_source", "is_file_object", "is_url", "source_label",
+           "source_name"]  # fmt: skip
 
 
 def is_file_object(item: object) -> bool:
@@ -71,15 +83,21 @@ def is_file_object(item: object) -> bool:
 
 
 def source_name(item: Any) -> str:
-    """The file name of an input, after which its outputs are named (``""`` if none).
+    """The file name of an input, after which its outputs are named (``""`` if none, or if
+    a URL's name cannot name files safely).
 
     Examples
     --------
     >>> source_name("https://host/a/ATL06_x.h5?sig=1"), source_name(Path("/d/ATL06_y.h5"))
     ('ATL06_x.h5', 'ATL06_y.h5')
+    >>> source_name("http://host/..%2F..%2FATL06_z.h5")
+    ''
     """
     if is_url(item):
-        return unquote(posixpath.basename(urlsplit(item).path))
+        try:
+            return url_file_name(item)
+        except InvalidUrl:
+            return ""
     if is_file_object(item):
         where = getattr(item, "path", None) or getattr(item, "name", None)
         if not isinstance(where, str | os.PathLike):
@@ -93,8 +111,10 @@ def source_label(item: Any) -> str:
 
     Examples
     --------
-    >>> source_label("https://me:pw@host/g.h5?token=1")
+    >>> source_label("https://me:secret@host/g.h5?token=1")
     'https://host/g.h5'
+    >>> source_label("http://me:pa/ss@host/g.h5")
+    'http://(invalid URL)'
     """
     if is_url(item):
         return redact(item)
@@ -153,39 +173,36 @@ def _earthaccess(label: str):
     return earthaccess
 
 
-def filesystem_for(url: str) -> tuple[Any, str]:
-    """The fsspec filesystem that reads ``url`` (with credentials as the module says) and
-    the file's path on it.
+def transport_for(url: str, timeout: float = DEFAULT_TIMEOUT_S) -> Transport:
+    """The :class:`~helpers.reduce.transport.Transport` that reads ``url``, with
+    credentials as the module says.
 
     Raises
     ------
     SourceError
-        An unsupported scheme, or no Earthdata login where one is needed.
+        An invalid URL, an unsupported scheme, or no Earthdata login where one is needed.
     """
-    import fsspec
-
-    parts, label = urlsplit(url), redact(url)
-    scheme = parts.scheme.lower()
-    if scheme not in REMOTE_SCHEMES:
-        raise SourceError(f"cannot open {label}: {scheme}:// is not read here "
+    try:
+        parts = parse_url(url)
+    except InvalidUrl as err:
+        raise SourceError(f"cannot open {err}") from None
+    label = parts.label
+    if parts.scheme not in REMOTE_SCHEMES:
+        raise SourceError(f"cannot open {label}: {parts.scheme}:// is not read here "
                           "(give a path, or an https://, http:// or s3:// URL)")  # fmt: skip
-    if scheme in ("http", "https"):
-        if scheme == "https" and (parts.hostname or "").lower().endswith(EARTHDATA_HOSTS):
-            return _earthaccess(label).get_fsspec_https_session(), url
-        return fsspec.filesystem(scheme), url
-    path = f"{parts.netloc}{parts.path}"
-    daac = next((d for p, d in EARTHDATA_BUCKETS.items() if parts.netloc.startswith(p)), None)
+    if parts.scheme in ("http", "https"):
+        headers = None
+        if parts.scheme == "https" and parts.host.endswith(EARTHDATA_HOSTS):
+            session = _earthaccess(label).get_requests_https_session()
+            headers = {k: v for k, v in session.headers.items() if k == "Authorization"}
+        return HttpTransport(url, label, timeout, headers=headers)
+    daac = next((d for p, d in EARTHDATA_BUCKETS.items() if parts.host.startswith(p)), None)
+    credentials = None
     if daac is not None:
-        return _earthaccess(label).get_s3_filesystem(daac=daac), path
-    return fsspec.filesystem("s3"), path
-
-
-def _version(info: dict) -> str:
-    """What a server says identifies this version of a file: ETag, else the modification time."""
-    for key in ("ETag", "etag", "Last-Modified", "LastModified", "last_modified", "mtime"):
-        if info.get(key) is not None:
-            return str(info[key]).strip('"')
-    return ""
+        found = _earthaccess(label).get_s3_credentials(daac=daac)
+        credentials = {"key": found["accessKeyId"], "secret": found["secretAccessKey"],
+                       "token": found["sessionToken"]}  # fmt: skip
+    return S3Transport(url, label, timeout, credentials=credentials)
 
 
 # --------------------------------------------------------------------------- sources
@@ -204,95 +221,119 @@ class Source:
         self.name = source_name(item)
         self.label = source_label(item)
         self.reader: RangeReader | None = None
-        self.requests = 0
-        self.bytes_fetched = 0
+        self.transport: Transport | None = None
 
-    def identity(self) -> dict:
-        """What identifies the input in a record (raises OSError or SourceError)."""
+    @property
+    def requests(self) -> int:
+        """Requests made over the network so far (0 for local files)."""
+        return self.transport.requests if self.transport is not None else 0
+
+    @property
+    def bytes_fetched(self) -> int:
+        """Bytes received over the network so far (0 for local files)."""
+        return self.transport.bytes_fetched if self.transport is not None else 0
+
+    def identity(self, head: bool = True) -> dict:
+        """What identifies the input in a record (raises OSError or SourceError).
+
+        ``head``: for a remote file, also fetch its first 64 KiB with the request that
+        learns its size and version (what a read needs first; a re-run that skips the
+        granule needs only one byte)."""
         return input_identity(Path(self.item))
+
+    def censor(self, text: str) -> str:
+        """``text`` with no URL credentials, query strings or secrets of this input."""
+        return text
+
+    def check_name(self) -> None:
+        """Raise SourceError saying why the input's name cannot name outputs, if it knows."""
 
     @contextlib.contextmanager
     def opened(self) -> Iterator[Any]:
         """What to give h5py: a path or a file object (closed afterwards if made here)."""
         yield Path(self.item)
 
+    def close(self) -> None:
+        """Let go of connections."""
+        if self.transport is not None:
+            self.transport.close()
+
+
+class RemoteSource(Source):
+    """An input read by byte ranges through a transport (made by :meth:`_transport`)."""
+
+    _facts = None
+
+    def _transport(self) -> Transport:
+        raise NotImplementedError
+
+    def _open(self, head: bool = True):
+        """The remote file's facts (one request, which also brings its first bytes)."""
+        if self._facts is None:
+            self.transport = self.transport or self._transport()
+            self._facts = self.transport.open(BLOCK_SIZE if head else 1)
+        return self._facts
+
+    def identity(self, head: bool = True) -> dict:
+        facts = self._open(head)
+        return {"path": self.label, "name": self.name, "size": facts.size,
+                "version": facts.version}  # fmt: skip
+
     @contextlib.contextmanager
-    def _reading(self, fs, path: str, size: int) -> Iterator[RangeReader]:
-        self.reader = RangeReader(fs, path, size, self.label)
+    def opened(self) -> Iterator[RangeReader]:
+        facts = self._open()
+        self.reader = RangeReader(self.transport, facts.size, facts.head)
         try:
             yield self.reader
+            self.transport.verify()
         finally:
-            self.requests += self.reader.requests
-            self.bytes_fetched += self.reader.bytes_fetched
             self.reader.close()
             self.reader = None
 
 
-class UrlSource(Source):
+class UrlSource(RemoteSource):
     """An ``https://``, ``http://`` or ``s3://`` URL, read by byte ranges."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT_S) -> None:
         super().__init__(url)
-        self._found: tuple[Any, str, dict] | None = None
+        self.timeout = timeout
+        self._secrets = secrets_of(url)
 
-    def _find(self) -> tuple[Any, str, dict]:
-        """Filesystem, path and the server's facts about the file (one request, kept)."""
-        if self._found is None:
-            fs, path = filesystem_for(self.item)
-            try:
-                info = fs.info(path)
-            except Exception as err:  # aiohttp, botocore, OSError...: one line each
-                raise SourceError(f"cannot open {self.label}: {describe(err)}") from None
-            finally:
-                self.requests += 1
-            if info.get("size") is None:
-                raise SourceError(f"cannot read {self.label} by byte ranges: the server does "
-                                  "not give its size; download it first")  # fmt: skip
-            self._found = (fs, path, info)
-        return self._found
+    def censor(self, text: str) -> str:
+        return censor(scrub(text), self._secrets)
 
-    def identity(self) -> dict:
-        info = self._find()[2]
-        return {"path": self.label, "name": self.name, "size": int(info["size"]),
-                "version": _version(info)}  # fmt: skip
+    def check_name(self) -> None:
+        try:
+            url_file_name(self.item)
+        except InvalidUrl as err:
+            raise SourceError(f"cannot reduce {err}") from None
 
-    @contextlib.contextmanager
-    def opened(self) -> Iterator[RangeReader]:
-        fs, path, info = self._find()
-        with self._reading(fs, path, info["size"]) as reader:
-            yield reader
+    def _transport(self) -> Transport:
+        self.check_name()  # a name that cannot name outputs: refused before any request
+        return transport_for(self.item, self.timeout)
 
 
-class FileObjectSource(Source):
-    """An open binary file object, read in this process."""
+class FileObjectSource(RemoteSource):
+    """An open binary file object, read in this process (by byte ranges when it is an
+    fsspec file)."""
 
     def __init__(self, fo: Any) -> None:
         super().__init__(fo)
         fs, path = getattr(fo, "fs", None), getattr(fo, "path", None)
         self._remote = (fs, path) if fs is not None and isinstance(path, str) else None
-        self._facts: dict | None = None
 
-    def _info(self) -> dict:
-        """What the file's filesystem says about it (from the open file when it kept it)."""
-        if self._facts is None:
-            details = getattr(self.item, "details", None)
-            if isinstance(details, dict) and details.get("size") is not None:
-                self._facts = details
-                return details
-            fs, path = self._remote
-            try:
-                self._facts = fs.info(path)
-            except Exception as err:
-                raise SourceError(f"cannot open {self.label}: {describe(err)}") from None
-            finally:
-                self.requests += 1
-        return self._facts
+    def censor(self, text: str) -> str:
+        return scrub(text)
 
-    def identity(self) -> dict:
+    def _transport(self) -> Transport:
+        fs, path = self._remote
+        details = getattr(self.item, "details", None)
+        facts = details if isinstance(details, dict) else None
+        return FsspecTransport(fs, path, self.label, facts=facts)
+
+    def identity(self, head: bool = True) -> dict:
         if self._remote is not None:
-            info = self._info()
-            return {"path": self.label, "name": self.name, "size": int(info["size"]),
-                    "version": _version(info)}  # fmt: skip
+            return super().identity(head)
         identity = {"path": self.label, "name": self.name}
         try:
             stat = os.fstat(self.item.fileno())
@@ -309,11 +350,11 @@ class FileObjectSource(Source):
         if self._remote is None:
             yield self.item  # the caller's to close
             return
-        with self._reading(*self._remote, int(self._info()["size"])) as reader:
+        with super().opened() as reader:
             yield reader
 
 
-def as_source(item: Any) -> Source:
+def as_source(item: Any, timeout: float = DEFAULT_TIMEOUT_S) -> Source:
     """The :class:`Source` for a path, a URL or an open file object.
 
     Examples
@@ -323,7 +364,7 @@ def as_source(item: Any) -> Source:
     ('ATL06_x.h5', 'https://host/data/ATL06_x.h5')
     """
     if is_url(item):
-        return UrlSource(item)
+        return UrlSource(item, timeout)
     if is_file_object(item):
         return FileObjectSource(item)
     return Source(Path(item))
