@@ -63,13 +63,16 @@ def find_reduced(source: str | os.PathLike | Iterable[str | os.PathLike]) -> lis
     found: set[Path] = set()
     for item in items:
         path = Path(item)
-        if path.is_dir():
-            candidates = [*path.rglob("*_gt[123][lr].h5"), *path.rglob("*.parquet")]
-        elif path.is_file():
+        if path.is_dir() or path.is_file():
             candidates = [path]
         else:
             candidates = [Path(m) for m in glob.glob(str(item), recursive=True)]
-        found.update(p for p in candidates if not p.name.startswith("."))
+        for candidate in candidates:  # a folder, given or matched, is searched
+            if candidate.is_dir():
+                inside = [*candidate.rglob("*_gt[123][lr].h5"), *candidate.rglob("*.parquet")]
+                found.update(p for p in inside if not p.is_dir() and not p.name.startswith("."))
+            elif not candidate.name.startswith("."):
+                found.add(candidate)
     return sorted(found)
 
 
@@ -152,6 +155,8 @@ def read_file(path: str | os.PathLike, columns: Sequence[str]) -> pd.DataFrame:
         If the file cannot be read (truncated, corrupt, not an output), naming it.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ReducedFileError(f"{path}: is a folder, not a reduced output file")
     stored = [c for c in columns if c not in NAME_COLUMNS or (c == "beam" and path.suffix != ".h5")]
     try:
         reader = _read_h5 if path.suffix == ".h5" else _read_parquet

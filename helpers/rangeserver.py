@@ -7,8 +7,9 @@ measured (``bench/bench_reduce.py``) without the network:
 
 - ``GET`` and ``HEAD`` of the files below the folder (nothing above it), with one byte range
   per request (``bytes=a-b``, ``bytes=a-``, ``bytes=-n``), ``Content-Length``,
-  ``Last-Modified`` and an ``ETag``; a query string is ignored (as a signed URL's would be
-  checked elsewhere);
+  ``Last-Modified`` and an ``ETag``, and ``If-Match`` / ``If-Unmodified-Since`` honoured
+  (412 when the file is no longer that version); a query string is ignored (as a signed
+  URL's would be checked elsewhere);
 - counters of requests and bytes sent (:meth:`RangeServer.stats`), optionally served as
   JSON at a path of your choice, for a server in another process;
 - an emulated round trip (``latency``, seconds before each answer) and link speed
@@ -137,6 +138,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_file(self, target: Path, head: bool) -> None:
         info = target.stat()
         size = info.st_size
+        etag = f'"{size:x}-{info.st_mtime_ns:x}"'
+        if not _preconditions_hold(self.headers, etag, info.st_mtime):
+            self._send(412, b"", "text/plain", {"ETag": etag})
+            return
         span = _byte_range(self.headers.get("Range"), size)
         if span is None:
             self._send(416, b"", "text/plain", {"Content-Range": f"bytes */{size}"})
@@ -147,14 +152,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(stop - start))
         self.send_header("Accept-Ranges", "bytes")
         self.send_header("Last-Modified", email.utils.formatdate(info.st_mtime, usegmt=True))
-        self.send_header("ETag", f'"{size:x}-{info.st_mtime_ns:x}"')
+        self.send_header("ETag", etag)
         if self.headers.get("Range"):
             self.send_header("Content-Range", f"bytes {start}-{stop - 1}/{size}")
         self.end_headers()
         if not head:
-            self._count(bytes=self._copy(target, start, stop))
+            self._copy(target, start, stop)
 
-    def _copy(self, target: Path, start: int, stop: int) -> int:
+    def _copy(self, target: Path, start: int, stop: int) -> None:
+        """Send bytes ``[start, stop)`` of a file, counting each piece before it goes (so a
+        client that has the bytes finds them counted)."""
         sent = 0
         with target.open("rb") as f:
             f.seek(start)
@@ -164,9 +171,32 @@ class _Handler(BaseHTTPRequestHandler):
                     break
                 if self.server.link:
                     self.server.link.send(len(piece))
+                self._count(bytes=len(piece))
                 self.wfile.write(piece)
                 sent += len(piece)
-        return sent
+
+
+def _preconditions_hold(headers, etag: str, mtime: float) -> bool:
+    """Whether ``If-Match`` and ``If-Unmodified-Since`` (if sent) accept this version.
+
+    Examples
+    --------
+    >>> _preconditions_hold({"If-Match": '"a"'}, '"a"', 0.0), _preconditions_hold(
+    ...     {"If-Match": '"b"'}, '"a"', 0.0)
+    (True, False)
+    """
+    wanted = headers.get("If-Match")
+    tags = [] if wanted is None else [tag.strip() for tag in wanted.split(",")]
+    if tags and "*" not in tags and etag not in tags:
+        return False
+    since = headers.get("If-Unmodified-Since")
+    if since is not None:
+        try:
+            limit = email.utils.parsedate_to_datetime(since).timestamp()
+        except (TypeError, ValueError):
+            return True  # an unreadable date is ignored, as RFC 9110 says
+        return int(mtime) <= limit
+    return True
 
 
 def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:

@@ -47,10 +47,19 @@ class MapResult:
 
 
 def bounds(df, pad_fraction: float = 0.02) -> tuple[tuple[float, float], tuple[float, float]]:
-    """x and y ranges (m) of a frame's points, padded a little; computes min/max only."""
+    """x and y ranges (m) of a frame's points, padded a little; computes min/max only.
+
+    Raises
+    ------
+    ValueError
+        If the frame holds no point (one line, for the command line to print).
+    """
     import dask
 
     xmin, xmax, ymin, ymax = dask.compute(df.x.min(), df.x.max(), df.y.min(), df.y.max())
+    if not np.isfinite([xmin, xmax, ymin, ymax]).all():
+        raise ValueError("no points to draw: the reduced outputs hold no rows (every point "
+                         "was filtered out, or the box missed the tracks)")  # fmt: skip
     dx = (xmax - xmin) * pad_fraction or 1000.0
     dy = (ymax - ymin) * pad_fraction or 1000.0
     return (float(xmin - dx), float(xmax + dx)), (float(ymin - dy), float(ymax + dy))

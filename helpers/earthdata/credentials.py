@@ -95,6 +95,12 @@ def _netrc_entry(path: Path) -> bool:
             f"line {err.lineno} is not valid netrc syntax",
             f"write it as 'machine {errors.EARTHDATA_LOGIN_HOST} login USER password PASS'",
         ) from None
+    except UnicodeDecodeError:  # PowerShell's ">" writes UTF-16; some editors Latin-1
+        raise errors.netrc_unreadable(
+            label, "it is not UTF-8 text (Windows PowerShell's '>' writes UTF-16)",
+            "save it as UTF-8 or plain ASCII (e.g. Set-Content -Encoding ascii, or "
+            "Notepad's Save As with UTF-8)",
+        ) from None  # fmt: skip
     except OSError as err:
         raise errors.netrc_unreadable(
             label, f"it cannot be read ({err.strerror or type(err).__name__})",

@@ -11,6 +11,7 @@ from helpers.bbox import BBox
 from helpers.fileio import PARTIAL_SUFFIX
 from helpers.reduce.granule import ReduceOptions
 from helpers.reduce.run import reduce_granules
+from helpers.reduce.transport import ATTEMPTS, DEFAULT_TIMEOUT_S
 
 
 class NumberArgumentParser(argparse.ArgumentParser):
@@ -97,6 +98,14 @@ def _parser() -> argparse.ArgumentParser:
         "(e.g. tcp://127.0.0.1:8786) instead of local processes",
     )
     parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"for URLs: seconds to wait for a connection, or for the next bytes of an "
+        f"answer, before trying again ({ATTEMPTS} tries in all; default {DEFAULT_TIMEOUT_S:g})",
+    )
+    parser.add_argument(
         "--force", action="store_true", help="allow writing into a folder that holds input granules"
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -125,9 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         bbox = BBox.from_sequence(args.bbox) if args.bbox else None
-        options = ReduceOptions(
-            bbox=bbox, fmt=args.format, overwrite=args.overwrite, epsg=args.epsg
-        )
+        options = ReduceOptions(bbox=bbox, fmt=args.format, overwrite=args.overwrite,
+                                epsg=args.epsg, timeout=args.timeout)  # fmt: skip
         if args.jobs < 1:
             raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
         summary = reduce_granules(

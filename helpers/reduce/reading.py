@@ -14,6 +14,16 @@ object), and reads by HDF5 chunk (10,000 segments in ATL06), counting what it fe
   chunks are read); longitude is read only inside the band; a pass that enters and leaves
   the box more than once gives several ranges. If latitude turns out not to be monotonic,
   all of it is read instead.
+
+  **What the search assumes, and where it is checked.** Monotonic latitude is a rule of
+  the product, not something a file proves: every chunk the search reads is checked (in
+  order, no NaN, consistent with the chunks found before and after it) and a contradiction
+  makes it read all of latitude, but a chunk it never reads is not checked, so a file that
+  breaks the rule there loses the points it holds in the box. The reducer therefore
+  searches only where bytes count (granules read over the network); for local files it
+  reads all of latitude (one variable of sixteen: cheap) and finds the box's rows from
+  every value (``BoxSearch(..., monotonic=False)``), so their outputs equal a whole read
+  whatever the file holds.
 - :meth:`BeamColumns.plan`, :meth:`Column.locate` and :meth:`Column.supply` let a remote
   reader fetch every chunk a read needs at once (their byte ranges are known) instead of
   one request per chunk.
@@ -45,8 +55,14 @@ except ImportError:  # pragma: no cover - isal is a dependency; zlib is the fall
 
 #: HDF5 filter identifiers this module decodes itself.
 DEFLATE, SHUFFLE = 1, 2
+#: Filter pipelines (in the order they were applied) whose chunks are decoded here; any
+#: other (deflate before shuffle, other filters) is left to h5py.
+DECODED_PIPELINES = ((), (DEFLATE,), (SHUFFLE,), (SHUFFLE, DEFLATE))
 #: Chunk length assumed for datasets stored without chunks (read by slicing).
 DEFAULT_CHUNK = 10_000
+#: Datasets in chunks shorter than this are read whole by h5py in one call: one request
+#: (or decode) per chunk of a few values costs far more than reading everything.
+MIN_CHUNK_LEN = 1024
 
 Range = tuple[int, int]
 
@@ -97,8 +113,10 @@ class Column:
         plist = self.id.get_create_plist()
         chunked = plist.get_layout() == h5py.h5d.CHUNKED
         self.chunk_len = int(plist.get_chunk()[0]) if chunked else DEFAULT_CHUNK
-        self.n_chunks = -(-self.size // self.chunk_len)
         self._filters = _direct_filters(plist, self.dtype) if chunked else None
+        if chunked and self.chunk_len < MIN_CHUNK_LEN < self.size:  # tiny chunks: read whole
+            self.chunk_len, self._filters = self.size, None
+        self.n_chunks = -(-self.size // self.chunk_len)
         self._keep = keep
         self._cache: dict[int, np.ndarray] = {}
         self._supplied: dict[int, tuple[int, bytes]] = {}
@@ -184,7 +202,7 @@ def _direct_filters(plist, dtype: np.dtype) -> tuple[int, ...] | None:
     if dtype.kind not in "fiub":
         return None
     filters = tuple(plist.get_filter(i)[0] for i in range(plist.get_nfilters()))
-    return filters if set(filters) <= {DEFLATE, SHUFFLE} else None
+    return filters if filters in DECODED_PIPELINES else None
 
 
 def _decode(raw: bytes, mask: int, filters: tuple[int, ...], dtype, chunk_len: int):
@@ -218,8 +236,10 @@ def _search(column: Column, value: float, side: str, sign: int, first: int) -> i
     while lo_k <= hi_k:
         k, probes = min(max(k, lo_k), hi_k), probes + 1
         values = sign * column.chunk(k)
-        if np.any(values[1:] < values[:-1]) or values[0] < before or values[-1] > after:
-            raise NotMonotonic(f"{column.name}: chunk {k} is out of order")
+        if not np.all(values[1:] >= values[:-1]) or not values[0] >= before or not (
+            values[-1] <= after
+        ):  # out of order, or NaN (which no comparison holds for)
+            raise NotMonotonic(f"{column.name}: chunk {k} is out of order or holds NaN")
         inside = int(np.searchsorted(values, value, side))
         base = k * column.chunk_len
         if 0 < inside < values.size:
@@ -238,7 +258,8 @@ def _extrapolate(values: np.ndarray, base: int, value: float, chunk_len: int) ->
     if values.size < 2 or not values[-1] > values[0]:
         return None
     step = (values[-1] - values[0]) / (values.size - 1)
-    return int((base + (value - values[0]) / step) // chunk_len)
+    guess = (base + (value - values[0]) / step) // chunk_len
+    return int(guess) if np.isfinite(guess) else None
 
 
 def latitude_band(
@@ -260,12 +281,16 @@ def latitude_band(
         return 0, 0
     if near is not None:  # check the hinted direction on the chunk the search starts with
         start = lat.chunk(int(np.clip(near[0], 0, 1) * (lat.size - 1)) // lat.chunk_len)
+        if not np.isfinite(start[[0, -1]]).all():
+            raise NotMonotonic(f"{lat.name}: latitude holds NaN")
         if start[-1] == start[0]:
             near = None  # a flat chunk says nothing: use the ends
         elif (start[-1] > start[0]) != near[2]:
             raise NotMonotonic(f"{lat.name}: latitude runs the other way than the hint")
     if near is None:
         first, last = lat.chunk(0)[0], lat.chunk(lat.n_chunks - 1)[-1]
+        if not (np.isfinite(first) and np.isfinite(last)):
+            raise NotMonotonic(f"{lat.name}: the first or last latitude is not a number")
         increasing = bool(last >= first)
         span = (last - first) or 1.0
         low, high = sorted(((south - first) / span, (north - first) / span))
@@ -273,10 +298,14 @@ def latitude_band(
         low, high, increasing = near
     starts = [int(np.clip(f, 0, 1) * (lat.size - 1)) // lat.chunk_len for f in (low, high)]
     if increasing:
-        return (_search(lat, south, "left", 1, starts[0]),
-                _search(lat, north, "right", 1, starts[1]))  # fmt: skip
-    return (_search(lat, -north, "left", -1, starts[0]),
-            _search(lat, -south, "right", -1, starts[1]))  # fmt: skip
+        lo, hi = (_search(lat, south, "left", 1, starts[0]),
+                  _search(lat, north, "right", 1, starts[1]))  # fmt: skip
+    else:
+        lo, hi = (_search(lat, -north, "left", -1, starts[0]),
+                  _search(lat, -south, "right", -1, starts[1]))  # fmt: skip
+    if hi < lo:  # the two searches saw contradicting orders
+        raise NotMonotonic(f"{lat.name}: the band's edges are out of order")
+    return lo, hi
 
 
 def runs(mask: np.ndarray, offset: int = 0) -> list[Range]:

@@ -261,7 +261,11 @@ def _same_names(files: list, outdir: Path,
     first: dict[str, object] = {}
     todo, results = [], []
     for item in files:
-        seen = first.setdefault(source_name(item), item)
+        name = source_name(item)
+        if not name:  # no usable name (a malformed URL...): it fails on its own, saying why
+            todo.append(item)
+            continue
+        seen = first.setdefault(name, item)
         label, other = source_label(item), source_label(seen)
         if seen is item:
             todo.append(item)

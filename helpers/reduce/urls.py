@@ -191,8 +191,7 @@ MIN_SECRET_LEN = 4
 def secrets_of(url: str) -> list[str]:
     """What of a URL must never be shown: its user information (whole, and user name and
     password apart), query string and fragment, as written and percent-decoded. For a
-    URL that :func:`parse_url` refuses, everything after ``scheme://`` counts, cut at each
-    delimiter it might hold.
+    URL that :func:`parse_url` refuses, everything after ``scheme://`` counts too.
 
     Examples
     --------
@@ -214,7 +213,7 @@ def secrets_of(url: str) -> list[str]:
     try:
         parse_url(url)
     except InvalidUrl:
-        pieces += [rest, *re.split(r"[/?#@:]", rest)]
+        pieces.append(rest)
     found: list[str] = []
     for piece in pieces:
         for form in (piece, unquote(piece)):
