@@ -359,6 +359,28 @@ def test_netrc_readable_by_others_is_refused(no_credentials, http, tmp_path, mon
     assert "line 1 is not valid netrc syntax" in _failure(tmp_path)
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "latin-1"])
+def test_a_netrc_that_is_not_utf8_is_one_line(no_credentials, http, tmp_path, capsys, encoding,
+                                              default_sample, monkeypatch):  # fmt: skip
+    """What PowerShell's ``>`` writes (UTF-16), or Latin-1 with an accented password."""
+    monkeypatch.setenv("IS2_DATA_DIR", str(default_sample))
+    user, _ = no_credentials
+    password = "pässwörd-9"
+    netrc_file = tmp_path / "home" / ".netrc"
+    text = f"machine urs.earthdata.nasa.gov login {user} password {password}\n"
+    netrc_file.write_bytes(text.encode(encoding))
+    netrc_file.chmod(0o600)
+    message = _failure(tmp_path)
+    assert message.startswith("~/.netrc cannot be used: it is not UTF-8 text"), message
+    assert "save it as UTF-8" in message and password not in message and not http.calls
+    # Not strict: one line, then the embedded sample (what notebook 1 does).
+    found = access.find_granules("earthdata", BBOX, DATES, tmp_path / "real")
+    printed = capsys.readouterr()
+    assert found == access.find_granules("sample", BBOX, DATES)
+    assert "Traceback" not in printed.out + printed.err
+    assert "not UTF-8 text" in printed.out + printed.err and password not in printed.out
+
+
 def test_netrc_named_by_NETRC_is_used_for_the_login(no_credentials, http, tmp_path, monkeypatch):
     user, password = no_credentials
     netrc_file = tmp_path / "elsewhere.netrc"

@@ -54,6 +54,7 @@ from helpers.reduce.transport import (
     SourceError,
     Transport,
     describe,
+    hide_in_logs,
 )
 from helpers.reduce.urls import (
     InvalidUrl,
@@ -298,6 +299,7 @@ class UrlSource(RemoteSource):
         super().__init__(url)
         self.timeout = timeout
         self._secrets = secrets_of(url)
+        hide_in_logs(self._secrets)
 
     def censor(self, text: str) -> str:
         return censor(scrub(text), self._secrets)

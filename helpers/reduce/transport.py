@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import re
 import threading
 import time
@@ -45,7 +46,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from helpers.reduce.urls import parse_url, scrub
+from helpers.reduce.urls import censor, parse_url, scrub
 
 #: Seconds to wait for a connection, or for the next bytes of an answer, before a retry.
 DEFAULT_TIMEOUT_S = 20.0
@@ -129,6 +130,37 @@ def no_gc_under_h5py_lock() -> Iterator[None]:
             _gc_pausers -= 1
             if _gc_pausers == 0 and _gc_was_enabled:
                 gc.enable()
+
+
+# --------------------------------------------------------------------------- logs
+
+
+class _CensorSecrets(logging.Filter):
+    """Removes registered URL secrets (query tokens) from log records: urllib3 logs every
+    request's path and query string at DEBUG level."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            text = record.getMessage()
+            censored = censor(text, list(self.secrets))
+            if censored != text:
+                record.msg, record.args = censored, ()
+        return True
+
+
+_censor_logs = _CensorSecrets()
+for _name in ("urllib3.connectionpool", "urllib3.util.retry", "requests"):
+    logging.getLogger(_name).addFilter(_censor_logs)
+
+
+def hide_in_logs(secrets: Sequence[str]) -> None:
+    """Keep these strings (a URL's tokens, :func:`helpers.reduce.urls.secrets_of`) out of
+    the log records of the HTTP libraries, in this process."""
+    _censor_logs.secrets.update(secrets)
 
 
 _pool: ThreadPoolExecutor | None = None
@@ -219,7 +251,9 @@ class Transport:
             except _Changed as err:
                 raise SourceError(
                     f"cannot read {self.label}: the file changed on the server while it was "
-                    f"read ({err}); its outputs would mix two versions: run again"
+                    f"read ({err}), so its outputs would mix two versions: run again; if this "
+                    "happens every time, the server's ETags change on every answer: download "
+                    "the file and reduce it locally"
                 ) from None
             time.sleep(delay)
             delay *= 2

@@ -195,8 +195,8 @@ def secrets_of(url: str) -> list[str]:
 
     Examples
     --------
-    >>> secrets_of("https://me:p%40ss@host/g.h5?token=XYZ1")
-    ['me:p%40ss', 'me:p@ss', 'p%40ss', 'p@ss', 'token=XYZ1', 'XYZ1']
+    >>> secrets_of("https://me:p%40ss@host/g.h5?token=XYZ1#frag")
+    ['me:p%40ss', 'me:p@ss', 'p%40ss', 'p@ss', 'token=XYZ1', 'XYZ1', 'frag']
     """
     match = _SCHEME.match(url) if isinstance(url, str) else None
     if match is None:
@@ -206,10 +206,11 @@ def secrets_of(url: str) -> list[str]:
     if "@" in rest:
         userinfo = rest.rsplit("@", 1)[0]
         pieces += [userinfo, *userinfo.split(":", 1)[1:]]
-    for mark in ("?", "#"):
-        if mark in rest:
-            tail = rest.split(mark, 1)[1]
-            pieces += [tail, *[v for _, _, v in (p.partition("=") for p in tail.split("&"))]]
+    if "?" in rest:
+        query = rest.split("?", 1)[1].split("#", 1)[0]
+        pieces += [query, *(part.partition("=")[2] for part in query.split("&"))]
+    if "#" in rest:
+        pieces.append(rest.split("#", 1)[1])
     try:
         parse_url(url)
     except InvalidUrl:
