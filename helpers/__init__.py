@@ -19,7 +19,9 @@ from :mod:`helpers.reduce.variables`):
   granule in :mod:`~helpers.reduce.granule`, read by HDF5 chunk in
   :mod:`~helpers.reduce.reading`, many in :mod:`~helpers.reduce.run`; paths, URLs and
   file objects in :mod:`~helpers.reduce.sources`, read by byte ranges in
-  :mod:`~helpers.reduce.remote`
+  :mod:`~helpers.reduce.remote` through :mod:`~helpers.reduce.transport` (timeouts,
+  retries, checked answers, the version pinned); URLs named without secrets in
+  :mod:`~helpers.reduce.urls`
 - :mod:`helpers.load`       reduced outputs as one lazy dask DataFrame
 
 The faces (what the notebooks call):

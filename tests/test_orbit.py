@@ -9,7 +9,6 @@ import pytest
 from helpers.granules import REGION_LATITUDES, parse_granule_name
 from helpers.synthetic import orbit
 
-
 #: What the model promises for a real pass's ascending node. The model is a constant-period
 #: clock; the real orbit's along-track timing drifts between orbit-maintenance manoeuvres (drag
 #: shortens the period, burns restore it), so node times wander by seconds while the ground

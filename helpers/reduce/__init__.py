@@ -15,10 +15,14 @@ overwrite, and a run killed half-way leaves nothing a re-run would take for fini
 Inputs are paths, URLs (``https://``, ``s3://``: read by byte ranges, only what the box
 needs, never downloaded whole) or open file objects such as ``earthaccess.open()`` gives.
 
-The package in eight modules:
+The package in ten modules:
 
 - :mod:`helpers.reduce.variables` what an output holds (names, sources, dtypes)
 - :mod:`helpers.reduce.reading`   reading a beam by HDF5 chunk: whole, or only what a box needs
+- :mod:`helpers.reduce.urls`      URLs parsed once, named without secrets, never trusted for a
+  file name
+- :mod:`helpers.reduce.transport` byte ranges of one remote file (HTTP, S3, fsspec): timeouts,
+  retries, checked answers, the file's version pinned, h5py's lock respected
 - :mod:`helpers.reduce.sources`   what is read: a path, a URL or a file object; its name,
   identity and credentials
 - :mod:`helpers.reduce.remote`    reading over the network by byte ranges, cached for HDF5

@@ -97,6 +97,15 @@ def _parser() -> argparse.ArgumentParser:
         help="run on an existing dask.distributed cluster at ADDRESS "
         "(e.g. tcp://127.0.0.1:8786) instead of local processes",
     )
+    _add_timeout(parser)
+    parser.add_argument(
+        "--force", action="store_true", help="allow writing into a folder that holds input granules"
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    return parser  # fmt: skip
+
+
+def _add_timeout(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout",
         type=float,
@@ -105,11 +114,6 @@ def _parser() -> argparse.ArgumentParser:
         help=f"for URLs: seconds to wait for a connection, or for the next bytes of an "
         f"answer, before trying again ({ATTEMPTS} tries in all; default {DEFAULT_TIMEOUT_S:g})",
     )
-    parser.add_argument(
-        "--force", action="store_true", help="allow writing into a folder that holds input granules"
-    )
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    return parser  # fmt: skip
 
 
 def _add_epsg(parser: argparse.ArgumentParser) -> None:
