@@ -29,6 +29,7 @@ from helpers.bbox import BBox
 from helpers.granules import BEAMS
 from helpers.rangeserver import RangeServer
 from helpers.reduce import RECORDS, ReduceOptions, reduce_granule, reduce_granules
+from helpers.reduce.reading import BoxSearch, Column
 
 #: Keeps some beams of the small sample's first and third granules (as tests/test_remote.py).
 SMALL_BOX = BBox(-100.0, -75.5, -99.0, -75.0)
@@ -315,21 +316,36 @@ def _rewrite(dataset: h5py.Dataset, values: np.ndarray) -> None:
     dataset[...] = values.astype(dataset.dtype)
 
 
+def _chunk_the_search_never_reads(granule: Path, beam: str, box: BBox) -> int:
+    """A latitude chunk of ``beam`` that a box search (monotonic latitude) does not read."""
+    with h5py.File(granule) as f:
+        g = f[f"{beam}/land_ice_segments"]
+        lat, lon = Column(g["latitude"], keep=True), Column(g["longitude"], keep=True)
+        BoxSearch(box, monotonic=True).rows(lat, lon)
+        unread = sorted(set(range(lat.n_chunks)) - set(lat._cache))
+    assert unread, "the search read every chunk: no place to hide points"
+    return unread[len(unread) // 2]
+
+
 def test_latitude_out_of_order_in_an_unread_chunk_loses_no_point_locally(full_granule, tmp_path):
-    """Item 6: a chunk far from the box holds points inside it (a file breaking ATL06's
-    rule); a local read with a box keeps them, as a whole read does."""
+    """Item 6: a chunk that a box search never reads holds points inside the box (a file
+    breaking ATL06's rule); a local read with a box keeps them, as a whole read does."""
+    k = _chunk_the_search_never_reads(full_granule, "gt1l", TENTH_BOX)
     crafted = tmp_path / full_granule.name
     shutil.copy(full_granule, crafted)
     with h5py.File(crafted, "r+") as f:
         g = f["gt1l/land_ice_segments"]
         lat, lon, q = g["latitude"][()], g["longitude"][()], g["atl06_quality_summary"][()]
-        far = np.flatnonzero(~TENTH_BOX.contains(lon, lat) & (q == 0))[:300]
-        lat[far], lon[far] = -75.5, -100.0  # inside TENTH_BOX, out of order
+        rows = np.arange(k * 10_000, min((k + 1) * 10_000, lat.size))
+        rows = rows[(q[rows] == 0) & (np.abs(g["h_li"][()][rows]) < 1e4)][100:326]
+        lat[rows], lon[rows] = -75.5, -100.0  # inside TENTH_BOX, out of order
         _rewrite(g["latitude"], lat)
         _rewrite(g["longitude"], lon)
     result = reduce_granule(crafted, tmp_path / "out", ReduceOptions(bbox=TENTH_BOX))
     assert result.status == "done", result.reason
     assert assert_outputs_are(tmp_path / "out", crafted, TENTH_BOX) == result.points_kept
+    with h5py.File(tmp_path / "out" / f"{crafted.stem}_gt1l.h5") as out:
+        assert np.count_nonzero(out["lat"][()] == -75.5) == rows.size == 226
 
 
 @pytest.mark.parametrize("where", ["local", "http"])
@@ -489,8 +505,12 @@ def test_datasets_in_chunks_of_one_value_are_read_whole(in_box, tmp_path, where)
     """Item 13: one read of the dataset, not one request (or decode) per value."""
     crafted = _refilter(in_box, tmp_path / "in", _tiny_chunks)
     with h5py.File(crafted) as f:
-        assert f["gt1l/land_ice_segments/h_li"].chunks == (1,)
-        segments = f["gt1l/land_ice_segments/h_li"].size
+        dataset = f["gt1l/land_ice_segments/h_li"]
+        assert dataset.chunks == (1,)
+        segments = dataset.size
+        column = Column(dataset)
+        np.testing.assert_array_equal(column.read(), dataset[()])
+        assert column.chunks_read == 1  # one read of the whole dataset, not one per value
     with RangeServer(crafted.parent) as server:
         source = server.url_for(crafted.name) if where == "http" else crafted
         result = reduce_granule(source, tmp_path / "out", ReduceOptions(bbox=SMALL_BOX))
