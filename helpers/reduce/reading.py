@@ -41,6 +41,7 @@ import h5py
 import numpy as np
 
 from helpers.bbox import BBox
+from helpers.errors import LayoutError
 from helpers.reduce.variables import (
     ABSENT_VALUES,
     COPIED_VARIABLES,
@@ -65,10 +66,6 @@ DEFAULT_CHUNK = 10_000
 MIN_CHUNK_LEN = 1024
 
 Range = tuple[int, int]
-
-
-class LayoutError(ValueError):
-    """A granule whose datasets cannot be read as ATL06; the message says what is wrong."""
 
 
 class NotMonotonic(Exception):

@@ -46,6 +46,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from helpers.errors import SourceError
 from helpers.reduce.urls import censor, parse_url, scrub
 
 #: Seconds to wait for a connection, or for the next bytes of an answer, before a retry.
@@ -62,10 +63,6 @@ PARALLEL_FETCHES = 8
 MAX_REDIRECTS = 10
 
 _CONTENT_RANGE = re.compile(r"^bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)$")
-
-
-class SourceError(Exception):
-    """A remote granule that cannot be opened or read; the message is one line, redacted."""
 
 
 class _Transient(Exception):

@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from helpers.errors import InvalidUrl
+
 #: How a URL that cannot be parsed unambiguously is named (nothing of it is shown).
 INVALID = "(invalid URL)"
 
@@ -31,10 +33,6 @@ _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>()\[\]]+")
 _UNSAFE_NAME = re.compile(r"[/\\\x00-\x1f\x7f]")
 _ENCODE_HINT = ("percent-encode a '/', '?', '#' or '@' in a user name or password: "
                 "%2F, %3F, %23, %40")  # fmt: skip
-
-
-class InvalidUrl(ValueError):
-    """A URL that cannot be read safely; the message is one line and shows no secret."""
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ import numpy as np
 from helpers import __version__
 from helpers.bbox import BBox, wrap_longitude
 from helpers.config import PIG_BBOX, PIG_DATES
+from helpers.errors import SampleError
 from helpers.fileio import atomic_path, locked, prove_writable, remove_partials, writer_tag
 from helpers.gpstime import ATLAS_SDP_GPS_EPOCH, utc_to_gps
 from helpers.granules import ASCENDING_REGIONS
@@ -48,10 +49,6 @@ MANIFEST = "sample_manifest.json"
 LOCK = ".sample.lock"
 #: Prefix of the hidden folder a generator writes into before moving granules in.
 STAGING_PREFIX = ".staging-"
-
-
-class SampleError(ValueError):
-    """A request the generator cannot honour; the message says why and what to do."""
 
 
 @dataclass(frozen=True)
