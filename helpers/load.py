@@ -195,7 +195,7 @@ def _read_h5(path: Path, columns: Sequence[str]) -> tuple[dict, dict, int]:
         data = {c: f[c][()] for c in columns}
         n = len(next(iter(data.values()))) if data else f["h_li"].shape[0]
         attrs = f.attrs
-        fields = {k: int(attrs[k]) for k in ("rgt", "cycle") if k in attrs}
+        fields: dict[str, int | str] = {k: int(attrs[k]) for k in ("rgt", "cycle") if k in attrs}
         if "beam" in attrs:
             fields["beam"] = _text(attrs["beam"])
     return data, fields, n

@@ -20,6 +20,7 @@ import signal
 import sys
 import threading
 from types import FrameType
+from typing import Any
 
 from helpers.errors import DEBUG_ENV, debug_logging
 
@@ -102,7 +103,7 @@ class InterruptGuard:
 
     def __init__(self) -> None:
         self.interrupted = False
-        self._previous: dict[int, object] = {}
+        self._previous: dict[int, Any] = {}
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.interrupted = True

@@ -389,7 +389,7 @@ def test_netrc_named_by_NETRC_is_used_for_the_login(no_credentials, http, tmp_pa
     monkeypatch.setenv("NETRC", str(netrc_file))
     assert access.earthdata_credentials() == "netrc"
     FakeNasa(no_credentials).install(http)
-    from helpers.earthdata.credentials import earthdata_login
+    from helpers.credentials import earthdata_login
 
     assert earthdata_login().authenticated
     netrc_file.chmod(0o640)

@@ -561,9 +561,9 @@ def test_a_granule_in_nasa_s_cloud_equals_its_local_copy(reference_granule, tmp_
     """The reference granule read from NASA's cloud over HTTPS equals the local copy."""
     import earthaccess
 
-    from helpers.reduce.sources import earthdata_strategy
+    from helpers.credentials import earthdata_credentials
 
-    strategy = earthdata_strategy()
+    strategy = earthdata_credentials()
     if strategy is None:
         pytest.skip("no NASA Earthdata credentials (EARTHDATA_USERNAME/PASSWORD or ~/.netrc)")
     try:

@@ -237,7 +237,7 @@ def _search(column: Column, value: float, side: str, sign: int, first: int) -> i
             values[-1] <= after
         ):  # out of order, or NaN (which no comparison holds for)
             raise NotMonotonic(f"{column.name}: chunk {k} is out of order or holds NaN")
-        inside = int(np.searchsorted(values, value, side))
+        inside = int(np.searchsorted(values, value, side="left" if side == "left" else "right"))
         base = k * column.chunk_len
         if 0 < inside < values.size:
             return base + inside

@@ -264,10 +264,12 @@ class RemoteSource(Source):
     @contextlib.contextmanager
     def opened(self) -> Iterator[RangeReader]:
         facts = self._open()
-        self.reader = RangeReader(self.transport, facts.size, facts.head)
+        transport = self.transport
+        assert transport is not None  # made by _open
+        self.reader = RangeReader(transport, facts.size, facts.head)
         try:
             yield self.reader
-            self.transport.verify()
+            transport.verify()
         finally:
             self.reader.close()
             self.reader = None
@@ -309,6 +311,7 @@ class FileObjectSource(RemoteSource):
         return scrub(text)
 
     def _transport(self) -> Transport:
+        assert self._remote is not None  # only fsspec files are read by byte ranges
         fs, path = self._remote
         details = getattr(self.item, "details", None)
         facts = details if isinstance(details, dict) else None
@@ -317,7 +320,7 @@ class FileObjectSource(RemoteSource):
     def identity(self, head: bool = True) -> dict:
         if self._remote is not None:
             return super().identity(head)
-        identity = {"path": self.label, "name": self.name}
+        identity: dict[str, str | int] = {"path": self.label, "name": self.name}
         try:
             stat = os.fstat(self.item.fileno())
         except (AttributeError, OSError, ValueError):  # io.BytesIO and the like
