@@ -106,11 +106,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--force", action="store_true", help="allow writing into a folder that holds input granules"
     )
+    _add_verbosity(parser)
+    return parser  # fmt: skip
+
+
+def _add_verbosity(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--debug", action="store_true",
                         help="print the package's log, with the traceback of every error "
                         "nobody expected (always kept in OUTDIR/.reduced/failures/)")
-    return parser  # fmt: skip
 
 
 def _add_timeout(parser: argparse.ArgumentParser) -> None:
