@@ -121,7 +121,7 @@ def shorten(text: object, limit: int = 200) -> str:
 
     Examples
     --------
-    >>> shorten("a  long\n reply", limit=8)
+    >>> shorten("a  long\\n reply", limit=8)
     'a long …'
     """
     flat = " ".join(str(text).split())

@@ -51,8 +51,8 @@ class ReduceOptions:
 
     Examples
     --------
-    >>> options = ReduceOptions(bbox=BBox(-102, -76, -98, -74.5), fmt="parquet")
-    >>> print(*options.describe_filters().split("; "), sep="\n")
+    >>> options = ReduceOptions(bbox=BBox(-102.0, -76.0, -98.0, -74.5), fmt="parquet")
+    >>> print(*options.describe_filters().split("; "), sep="\\n")
     atl06_quality_summary == 0
     |h_li| < 10000 m
     inside bbox [W, S, E, N] = [-102.0, -76.0, -98.0, -74.5]

@@ -91,7 +91,7 @@ def parse_url(url: str) -> UrlParts:
     >>> parse_url("http://user:pa/ss@host/x.h5")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    helpers.reduce.urls.InvalidUrl: http://(invalid URL): not a valid URL (percent-encode ...)
+    helpers.errors.InvalidUrl: http://(invalid URL): not a valid URL (percent-encode ...)
     """
     match = _SCHEME.match(url) if isinstance(url, str) else None
     if match is None:
@@ -167,7 +167,7 @@ def url_file_name(url: str) -> str:
     >>> url_file_name("http://host/d/..%2F..%2FX.h5")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    helpers.reduce.urls.InvalidUrl: http://host/d/..%2F..%2FX.h5: its file name, '../../X.h5' ...
+    helpers.errors.InvalidUrl: http://host/d/..%2F..%2FX.h5: its file name, '../../X.h5' ...
     """
     parts = parse_url(url)
     name = unquote(parts.path.rsplit("/", 1)[-1])
