@@ -490,28 +490,57 @@ def _generate_locked(folder: Path, config: SampleConfig, plans, n_jobs: int,
 def _make_granules(plans, seed: int, folder: Path, n_jobs: int, progress: bool,
                    guard: InterruptGuard) -> list[GranuleSummary]:  # fmt: skip
     """Generate and write every planned granule into ``folder``, in parallel if asked."""
-    from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
     n_workers = worker_count(n_jobs, len(plans))
-    if n_workers == 1:
-        jobs = (make_and_write_granule(plan, seed, folder) for plan in plans)
-    else:
-        jobs = Parallel(n_jobs=n_workers, return_as="generator_unordered",
-                        initializer=init_worker, initargs=(os.getpid(),))(
-            delayed(make_and_write_granule)(plan, seed, folder) for plan in plans
-        )  # fmt: skip
-    bar = tqdm(jobs, total=len(plans), desc="synthetic granules", unit="granule",
+    bar = tqdm(total=len(plans), desc="synthetic granules", unit="granule",
                disable=not progress)  # fmt: skip
-    summaries = []
     try:
-        for summary in bar:
-            summaries.append(summary)
-            guard.check()  # an interrupt that Python swallowed stops the run here
+        if n_workers == 1:
+            done = (make_and_write_granule(plan, seed, folder) for plan in plans)
+            summaries = _collect(done, bar, guard)
+        else:
+            summaries = _in_workers(plans, seed, folder, n_workers, bar, guard)
     finally:
         bar.close()
-        jobs.close()
     return sorted(summaries, key=lambda s: s.path.name)
+
+
+def _collect(done, bar, guard: InterruptGuard) -> list[GranuleSummary]:
+    summaries = []
+    for summary in done:
+        summaries.append(summary)
+        bar.update()
+        guard.check()  # an interrupt that Python swallowed stops the run here
+    return summaries
+
+
+def _in_workers(plans, seed: int, folder: Path, n_workers: int, bar,
+                guard: InterruptGuard) -> list[GranuleSummary]:  # fmt: skip
+    """The granules made by loky's worker processes.
+
+    When one fails (a full disk), the others not yet started are cancelled and the ones
+    running are waited for, so that no worker is killed in the middle of writing (a worker
+    killed while it holds one of the pool's locks leaves semaphores behind, which loky's
+    resource tracker then reports after our one-line error). Ctrl-C stops at once.
+    """
+    from concurrent.futures import as_completed, wait
+
+    from joblib.externals.loky import get_reusable_executor
+
+    executor = get_reusable_executor(max_workers=n_workers, initializer=init_worker,
+                                     initargs=(os.getpid(),))  # fmt: skip
+    futures = [executor.submit(make_and_write_granule, plan, seed, folder) for plan in plans]
+    try:
+        return _collect((f.result() for f in as_completed(futures)), bar, guard)
+    except KeyboardInterrupt:
+        executor.shutdown(wait=True, kill_workers=True)
+        raise
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        wait(futures)
+        raise
 
 
 def _swap_in(folder: Path, staging: Path, config: SampleConfig,
