@@ -181,7 +181,8 @@ def fit_rates(
     dict of numpy.ndarray
         ``dhdt`` (m/yr); ``dhdt_sigma`` (m/yr, from the scatter about the line, n - 2
         degrees of freedom); ``dhdt_sigma_stated`` (m/yr, the stated errors propagated;
-        NaN without ``sigma``); ``n_cycles``; ``span_years``.
+        NaN without ``sigma``, or where a used height has no stated error); ``n_cycles``;
+        ``span_years``.
 
     Examples
     --------

@@ -232,18 +232,23 @@ def pass_trend(t: npt.ArrayLike, h: npt.ArrayLike, passes: npt.ArrayLike) -> Pas
     >>> round(fit.dhdt, 3), fit.n_passes
     (-2.0, 4)
     """
-    t, h = np.asarray(t, dtype=np.float64), np.asarray(h, dtype=np.float64)
-    labels, which = np.unique(np.asarray(passes), return_inverse=True)
+    t, h, passes = (np.asarray(v) for v in (t, h, passes))
+    if passes.dtype.kind in "iu" and passes.size and passes.min() >= 0:
+        which = passes  # small whole numbers (cycles): count them directly, no sorting
+    else:
+        which = np.unique(passes, return_inverse=True)[1].reshape(-1)
     count = np.bincount(which)
-    t_pass = np.bincount(which, weights=t) / count
-    h_pass = np.bincount(which, weights=h) / count
-    if labels.size < 3 or np.ptp(t_pass) == 0:
-        return PassTrend(np.nan, np.nan, int(labels.size))
+    present = count > 0
+    n = int(present.sum())
+    t_pass = np.bincount(which, weights=t)[present] / count[present]
+    h_pass = np.bincount(which, weights=h)[present] / count[present]
+    if n < 3 or np.ptp(t_pass) == 0:
+        return PassTrend(np.nan, np.nan, n)
     dt = t_pass - t_pass.mean()
     rate = float(np.sum(dt * (h_pass - h_pass.mean())) / np.sum(dt**2))
     residuals = h_pass - h_pass.mean() - rate * dt
-    sigma = float(np.sqrt(np.sum(residuals**2) / (labels.size - 2) / np.sum(dt**2)))
-    return PassTrend(rate, sigma, int(labels.size))
+    sigma = float(np.sqrt(np.sum(residuals**2) / (n - 2) / np.sum(dt**2)))
+    return PassTrend(rate, sigma, n)
 
 
 def along_track_bins(x: np.ndarray, y: np.ndarray, bin_m: float) -> np.ndarray:

@@ -211,3 +211,12 @@ def test_estimate_dhdt_reports_the_per_pass_uncertainty_too():
     rates = estimate_dhdt(df, bin_m=250.0)
     assert len(rates) > 0 and (rates.dhdt_sigma_pass > 0).all()
     assert rates.dhdt.to_numpy() == pytest.approx(np.full(len(rates), -0.5), abs=0.05)
+
+
+def test_pass_trend_takes_any_pass_labels():
+    t = np.repeat([2019.0, 2019.5, 2020.0], 4)
+    h = 10.0 - 2.0 * (t - 2019.0)
+    by_cycle = pass_trend(t, h, np.repeat([3, 5, 7], 4))
+    by_name = pass_trend(t, h, np.repeat(["c03", "c05", "c07"], 4))
+    assert by_cycle.dhdt == pytest.approx(-2.0) and by_name.dhdt == pytest.approx(-2.0)
+    assert by_cycle.n_passes == by_name.n_passes == 3
