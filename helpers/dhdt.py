@@ -391,13 +391,20 @@ def estimate_dhdt(
     return pd.DataFrame([row for row in rows if row is not None])
 
 
+def _distinct(values: np.ndarray) -> int:
+    """How many distinct values; small non-negative whole numbers (cycles) without sorting."""
+    if values.dtype.kind in "iu" and values.size and values.min() >= 0:
+        return int(np.count_nonzero(np.bincount(values)))
+    return int(np.unique(values).size)
+
+
 def _bin_rate(part: TrackBin, x, y, t, h, cycles, min_points: int, min_cycles: int,
               min_span_years: float) -> dict | None:  # fmt: skip
     """One row of :func:`estimate_dhdt` for one bin, or None when it gets no rate."""
     idx = part.rows
     if idx.size < min_points:
         return None
-    n_cycles = np.unique(cycles[idx]).size
+    n_cycles = _distinct(cycles[idx])
     if n_cycles < min_cycles or np.ptp(t[idx]) < min_span_years:
         return None
     fit = fit_trend(x[idx], y[idx], t[idx], h[idx])
