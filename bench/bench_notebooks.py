@@ -57,7 +57,7 @@ CELL_TIMEOUT_S = 600
 GOAL_TOTAL_RUN_S = 180.0
 GOAL_PEAK_MB = 2000.0
 #: Sub-folders of ``output_dir()`` that ``--fresh`` deletes.
-FRESH_SUBDIRS = ("reduced", "maps")
+FRESH_SUBDIRS = ("reduced", "real-reduced", "maps")
 PACKAGES = ("nbclient", "ipykernel", "numpy", "dask", "datashader")
 
 

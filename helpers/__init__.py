@@ -2,7 +2,7 @@
 
 Pure utilities (numpy in, numpy out; they import nothing above them):
 
-- :mod:`helpers.config`     data and output folders, the default area and dates
+- :mod:`helpers.config`     data and output folders, the real mini-set, the default area and dates
 - :mod:`helpers.gpstime`    GPS time, UTC and decimal years (leap seconds, no network)
 - :mod:`helpers.granules`   ATL06 file names, beams and granule regions
 - :mod:`helpers.bbox`       ``[W, S, E, N]`` boxes, across the antimeridian too
@@ -35,6 +35,9 @@ The faces (what the notebooks call):
   downloads checked and recorded for reuse, one message for every failure
 - :mod:`helpers.render`     datashader maps (``python -m helpers.render``), interactive view, export
 - :mod:`helpers.dhdt`       elevation-change rates from repeat tracks
+- :mod:`helpers.repeatpair` height change between two passes of one RGT, segment by
+  segment, the across-track slope corrected
+- :mod:`helpers.atl11`      NASA's ATL11: heights per reference point and cycle, dh/dt per point
 - :mod:`helpers.sample`     the embedded sample's command line (``python -m helpers.sample``)
 - :mod:`helpers.notebook`   notebook plumbing: terminal commands run with the kernel's
   environment, a quiet Dask shutdown

@@ -37,7 +37,7 @@ from helpers.earthdata import (
 )
 from helpers.earthdata.errors import EARTHDATA_LOGIN_HOST
 from helpers.earthdata.manifest import DOWNLOADED_GLOB, EARTHDATA_SUBFOLDER
-from helpers.granules import BEAMS, parse_granule_name
+from helpers.granules import BEAMS, parse_granule_name, region_direction
 
 #: The Earthdata login host, as it appears in a ``~/.netrc`` entry.
 EARTHDATA_NETRC_MACHINE = EARTHDATA_LOGIN_HOST
@@ -167,7 +167,9 @@ def find_granules(
 def granule_table(files: Sequence[str | os.PathLike]):
     """One row per granule: name parts (with the release), direction, beams and segments.
 
-    ``sc_orient`` is -1 for a granule whose ``orbit_info/sc_orient`` was subsetted away.
+    ``direction`` is that of the granule region (:func:`helpers.granules.region_direction`):
+    ascending, descending, or both for the polar turns (regions 4 and 11). ``sc_orient`` is
+    -1 for a granule whose ``orbit_info/sc_orient`` was subsetted away.
 
     Returns
     -------
@@ -186,7 +188,7 @@ def granule_table(files: Sequence[str | os.PathLike]):
         rows.append({
             "granule": path.name, "start (UTC)": name.start, "rgt": name.rgt,
             "cycle": name.cycle, "region": name.region, "release": name.release,
-            "direction": "ascending" if name.is_ascending_region else "descending",
+            "direction": region_direction(name.region),
             "sc_orient": orient, "beams": len(beams), "segments": segments,
             "MB": round(path.stat().st_size / 1e6, 1),
         })  # fmt: skip

@@ -28,6 +28,10 @@ PIG_DATES: tuple[str, str] = ("2018-10-14", "2020-04-01")
 #: The repository root (the folder holding ``pyproject.toml``).
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+#: The real mini-set's folder, relative to the repository root: a few unaltered NASA granules
+#: (ATL06 and ATL11) that ship with the tutorial, described in the folder's ``README.md``.
+REAL_DATA_FOLDER = Path("notebooks") / "real-data"
+
 
 def data_dir() -> Path:
     """Folder for generated data: ``$IS2_DATA_DIR`` if set, else ``<repo>/data``.
@@ -53,6 +57,35 @@ def output_dir() -> Path:
     env = os.environ.get(OUTPUT_DIR_ENV)
     return Path(env).expanduser().resolve() if env else REPO_ROOT / "build"
 
+
+def real_data_dir() -> Path:
+    """The real mini-set shipped with the tutorial: unaltered NASA ATL06 and ATL11 files.
+
+    The files are read in place (never written to); their provenance, releases, areas and
+    citations are in the folder's ``README.md``, their SHA-256 sums in ``SHA256SUMS``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<repo>/notebooks/real-data``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder is missing (a copy of the notebooks without it).
+
+    Examples
+    --------
+    >>> sorted(p.name for p in real_data_dir().glob("*ATL11*.h5"))
+    ['processed_ATL11_135803_0311_004_01.h5']
+    """
+    folder = REPO_ROOT / REAL_DATA_FOLDER
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"the real mini-set is missing: no folder {folder}; restore it from the "
+            f"repository (git checkout -- {REAL_DATA_FOLDER.as_posix()})"
+        )
+    return folder
 
 
 def pinned_version(version: str | int | None = None) -> str | None:

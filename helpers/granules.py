@@ -28,6 +28,9 @@ REGION_LATITUDES: dict[int, tuple[float, float]] = {
 
 #: Regions flown northward (the ascending half of the orbit, polar regions 4 and 11 excepted).
 ASCENDING_REGIONS: tuple[int, ...] = (1, 2, 3, 12, 13, 14)
+#: The polar turns (north 4, south 11): the orbit reaches its highest latitude there, so a
+#: granule of these regions holds both directions.
+POLAR_REGIONS: tuple[int, ...] = (4, 11)
 
 #: The polar regions, where a track turns back: latitude rises then falls (or the reverse)
 #: within a granule, so it is not monotonic along a beam.
@@ -97,6 +100,20 @@ class GranuleName:
     def is_ascending_region(self) -> bool:
         """True for regions crossed northward (1-3 and 12-14), False otherwise."""
         return self.region in ASCENDING_REGIONS
+
+
+def region_direction(region: int) -> str:
+    """Which way a granule region is flown: ``"ascending"``, ``"descending"`` or, for the
+    polar turns (regions 4 and 11), ``"both (polar turn)"``.
+
+    Examples
+    --------
+    >>> [region_direction(r) for r in (10, 11, 12)]
+    ['descending', 'both (polar turn)', 'ascending']
+    """
+    if region in POLAR_REGIONS:
+        return "both (polar turn)"
+    return "ascending" if region in ASCENDING_REGIONS else "descending"
 
 
 def parse_granule_name(name: str | Path) -> GranuleName:

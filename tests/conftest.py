@@ -10,7 +10,8 @@ import pytest
 from helpers.config import REPO_ROOT
 from helpers.synthetic.sample import SampleConfig, generate_sample
 
-#: Real NASA granules for compatibility tests (never copied into the repository).
+#: Real NASA granules for compatibility tests (the shared originals; a few of them also ship,
+#: unaltered, as the tutorial's real mini-set in notebooks/real-data/).
 REAL_DATA = Path(
     os.environ.get("IS2_REAL_DATA", REPO_ROOT.parent / "shared" / "data" / "atl06-real")
 )

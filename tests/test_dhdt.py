@@ -12,6 +12,8 @@ from helpers.dhdt import (
     beam_pairs,
     estimate_dhdt,
     fit_trend,
+    flattened,
+    pass_trend,
     steepest_bin,
     track_bins,
 )
@@ -171,3 +173,50 @@ def test_steepest_bin_uses_only_repeat_cycles_by_default():
     points, _ = steepest_bin(df, (-1.6e6 + 1000.0, -3e5 + 7000.0), radius_m=5e3, bin_m=500.0,
                              min_cycle=1)  # fmt: skip
     assert sorted(points["cycle"].unique()) == [1, 2, 3, 4, 5, 6]
+
+
+def test_one_height_per_pass_gives_the_honest_uncertainty():
+    """Points of one pass share an error (pointing, tide): the formal sigma of a fit to all
+    points is far too small, the per-pass one is about the right size."""
+    rng = np.random.default_rng(7)
+    passes = np.repeat(np.arange(3, 9), 120)  # six passes of 120 points
+    t = 2019.25 + 0.25 * (passes - 3) + rng.uniform(0, 0.001, passes.size)
+    x, y = rng.uniform(-100, 100, passes.size), rng.uniform(-40, 40, passes.size)
+    offsets = rng.normal(0, 0.3, 6)[passes - 3]  # 30 cm per pass, shared by its points
+    h = 500 + 0.02 * x - 1.0 * (t - 2020) + offsets + rng.normal(0, 0.03, passes.size)
+    fit = fit_trend(x, y, t, h)
+    per_pass = pass_trend(t[fit.kept], flattened(fit, x, y, h)[fit.kept], passes[fit.kept])
+    assert per_pass.n_passes == 6
+    assert per_pass.dhdt == pytest.approx(fit.dhdt, abs=0.05)
+    s_tt = np.sum((np.arange(6) * 0.25 - 0.625) ** 2)
+    honest = 0.3 / np.sqrt(s_tt)  # the rate's spread from the pass offsets alone
+    assert fit.dhdt_sigma < honest / 4 < per_pass.dhdt_sigma < 4 * honest
+
+
+def test_pass_trend_needs_three_passes():
+    fit = pass_trend([2019.0, 2019.0, 2020.0], [1.0, 1.2, 0.0], [3, 3, 7])
+    assert np.isnan(fit.dhdt) and np.isnan(fit.dhdt_sigma) and fit.n_passes == 2
+
+
+def test_estimate_dhdt_reports_the_per_pass_uncertainty_too():
+    rng = np.random.default_rng(3)
+    rows = []
+    for cycle in range(3, 9):
+        x = rng.uniform(-400, 400, 200)
+        rows.append(pd.DataFrame({"x": x, "y": 0.01 * x + rng.uniform(-45, 45, 200),
+                                  "t_year": 2019.25 + 0.25 * (cycle - 3), "beam": "gt1l",
+                                  "rgt": 1, "cycle": cycle}))  # fmt: skip
+    df = pd.concat(rows, ignore_index=True)
+    df["h_li"] = 100 - 0.5 * (df.t_year - 2020) + rng.normal(0, 0.05, len(df))
+    rates = estimate_dhdt(df, bin_m=250.0)
+    assert len(rates) > 0 and (rates.dhdt_sigma_pass > 0).all()
+    assert rates.dhdt.to_numpy() == pytest.approx(np.full(len(rates), -0.5), abs=0.05)
+
+
+def test_pass_trend_takes_any_pass_labels():
+    t = np.repeat([2019.0, 2019.5, 2020.0], 4)
+    h = 10.0 - 2.0 * (t - 2019.0)
+    by_cycle = pass_trend(t, h, np.repeat([3, 5, 7], 4))
+    by_name = pass_trend(t, h, np.repeat(["c03", "c05", "c07"], 4))
+    assert by_cycle.dhdt == pytest.approx(-2.0) and by_name.dhdt == pytest.approx(-2.0)
+    assert by_cycle.n_passes == by_name.n_passes == 3

@@ -4,7 +4,14 @@ from datetime import datetime
 
 import pytest
 
-from helpers.granules import BEAMS, GranuleName, parse_granule_name, spot_number, strong_beams
+from helpers.granules import (
+    BEAMS,
+    GranuleName,
+    parse_granule_name,
+    region_direction,
+    spot_number,
+    strong_beams,
+)
 
 
 def test_parse_a_real_name():
@@ -55,3 +62,23 @@ def test_real_granules_agree_with_spot_rules(real_data):
                 assert int(attrs["atlas_spot_number"]) == spot_number(beam, orient), path.name
                 kind = "strong" if beam in strong_beams(orient) else "weak"
                 assert attrs["atlas_beam_type"].decode() == kind, path.name
+
+
+def test_region_directions_include_the_polar_turns():
+    assert [region_direction(r) for r in range(1, 15)] == (
+        ["ascending"] * 3 + ["both (polar turn)"] + ["descending"] * 6
+        + ["both (polar turn)"] + ["ascending"] * 3
+    )  # fmt: skip
+
+
+def test_granule_table_says_a_polar_turn_holds_both_directions(small_sample, tmp_path):
+    import shutil
+
+    from helpers.access import granule_table
+
+    source = sorted(small_sample.glob("ATL06_*.h5"))[0]
+    name = parse_granule_name(source)
+    polar = tmp_path / source.name.replace(f"{name.cycle:02d}{name.region:02d}_",
+                                           f"{name.cycle:02d}11_")  # fmt: skip
+    shutil.copy(source, polar)
+    assert granule_table([polar])["direction"].tolist() == ["both (polar turn)"]

@@ -31,7 +31,8 @@ MAX_MEDIAN_CODE_LINES = 5
 #: (tool, helper that stands for it or None): the tool's first cell must come before the
 #: helper's first call.
 TOOLS: dict[int, list[tuple[str, str | None]]] = {
-    2: [(r"h5py\.File\(", None), (r'\["land_ice_segments"\]', None)],
+    2: [(r"h5py\.File\(", None), (r'\["land_ice_segments"\]', None),
+        (r'xr\.open_dataset\([^)]*engine="h5netcdf"', None)],
     3: [
         (r"h5py\.File\(", r"reduce\.read_beam\("),
         (r"Transformer\.from_crs\([^)]*always_xy=True", r"projection\.lonlat_to_xy\("),
@@ -51,7 +52,11 @@ TOOLS: dict[int, list[tuple[str, str | None]]] = {
         (r"Client\(cluster\)", r"reduce_granules\("),
         (r"client\.map\(", r"reduce_granules\("),
     ],
-    7: [(r"np\.linalg\.lstsq\(", r"fit_trend\(")],
+    7: [
+        (r"np\.linalg\.lstsq\(", r"fit_trend\("),
+        (r"np\.intersect1d\(", r"repeat_pair_change\("),
+        (r"np\.polyfit\(", r"dhdt_per_ref_point\("),
+    ],
 }
 IMPORT_LINE = re.compile(r"^(import \S|from \S+ import )", re.MULTILINE)
 NOTEBOOK_LINK = re.compile(r"\]\((\d\d-[^)#]+\.ipynb)")
@@ -165,6 +170,20 @@ def test_the_tools_come_before_the_helpers(path):
             handed_over = _first_cell(cells, helper)
             assert handed_over is not None, f"{path.name}: {helper!r} is never called"
             assert shown < handed_over, f"{path.name}: {tool!r} must come before {helper!r}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_notebook_repeats_its_key_step_on_real_data(path):
+    """A section before the exercises reads the real mini-set (``real_data_dir()``) and has a
+    checked output."""
+    cells = _cells(path)
+    exercises = next(i for i, c in enumerate(cells) if _text(c).startswith("## Exercises"))
+    real = _first_cell(cells, r"real_data_dir\(\)")
+    assert real is not None and real < exercises, f"{path.name}: no real-data section"
+    headings = [i for i, c in enumerate(cells[:real]) if c["cell_type"] == "markdown"
+                and re.search(r"^##+ .*[Rr]eal", _text(c), re.MULTILINE)]  # fmt: skip
+    assert headings, f"{path.name}: the real-data section needs a heading that says so"
+    assert any(is_checked(c) for c in cells[headings[-1]:exercises]), path.name
 
 
 def test_links_between_notebooks_and_to_images_resolve():
