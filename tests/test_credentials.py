@@ -18,8 +18,10 @@ from helpers.errors import CredentialsError
 from helpers.reduce import reduce_granule
 
 #: An Earthdata HTTPS address (never reached: no network here, or no login).
-EARTHDATA_HTTPS = ("https://data.nsidc.earthdatacloud.nasa.gov/nsidc-cumulus-prod-protected/"
-                   "ATLAS/ATL06/006/2019/01/01/ATL06_20190101001723_00540210_006_01.h5")  # fmt: skip
+EARTHDATA_HTTPS = (
+    "https://data.nsidc.earthdatacloud.nasa.gov/nsidc-cumulus-prod-protected/"
+    "ATLAS/ATL06/006/2019/01/01/ATL06_20190101001723_00540210_006_01.h5"
+)
 ENTRY = f"machine {credentials.EARTHDATA_LOGIN_HOST} login someone password Not-a-Secret-9\n"
 
 
