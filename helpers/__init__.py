@@ -29,6 +29,8 @@ The faces (what the notebooks call):
   downloads checked and recorded for reuse, one message for every failure
 - :mod:`helpers.render`     datashader maps (``python -m helpers.render``), interactive view, export
 - :mod:`helpers.dhdt`       elevation-change rates from repeat tracks
+- :mod:`helpers.crossovers` where ascending and descending tracks cross, and their height
+  differences, out of core on a Dask DataFrame
 - :mod:`helpers.sample`     the embedded sample's command line (``python -m helpers.sample``)
 - :mod:`helpers.notebook`   notebook plumbing: terminal commands run with the kernel's
   environment, a quiet Dask shutdown
