@@ -31,6 +31,10 @@ The faces (what the notebooks call):
 - :mod:`helpers.dhdt`       elevation-change rates from repeat tracks
 - :mod:`helpers.crossovers` where ascending and descending tracks cross, and their height
   differences, out of core on a Dask DataFrame
+- :mod:`helpers.repeat`     every along-track bin's plane-plus-trend fit at once (vectorised)
+- :mod:`helpers.grid`       dh/dt on a regular grid, its uncertainty counting passes, grounded
+  or floating
+- :mod:`helpers.volume`     volume change of an area from the grid, with true (k²) areas
 - :mod:`helpers.sample`     the embedded sample's command line (``python -m helpers.sample``)
 - :mod:`helpers.notebook`   notebook plumbing: terminal commands run with the kernel's
   environment, a quiet Dask shutdown
