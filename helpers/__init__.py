@@ -35,6 +35,7 @@ The faces (what the notebooks call):
 - :mod:`helpers.grid`       dh/dt on a regular grid, its uncertainty counting passes, grounded
   or floating
 - :mod:`helpers.volume`     volume change of an area from the grid, with true (k²) areas
+- :mod:`helpers.export`     files GIS tools open: GeoParquet, GeoPackage, CF NetCDF, COG
 - :mod:`helpers.sample`     the embedded sample's command line (``python -m helpers.sample``)
 - :mod:`helpers.notebook`   notebook plumbing: terminal commands run with the kernel's
   environment, a quiet Dask shutdown
