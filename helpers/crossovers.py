@@ -88,8 +88,10 @@ def pass_ids(df: pd.DataFrame) -> np.ndarray:
     Examples
     --------
     >>> frame = pd.DataFrame({"rgt": [271], "cycle": [3], "beam": ["gt2l"], "is_asc": [False]})
-    >>> describe_passes(pass_ids(frame)).iloc[0].tolist()
-    [271, 3, 'gt2l', False]
+    >>> pass_ids(frame)
+    array([1110068])
+    >>> describe_passes(pass_ids(frame)).to_dict("records")
+    [{'rgt': 271, 'cycle': 3, 'beam': 'gt2l', 'is_asc': False}]
     """
     beams = pd.Categorical(df["beam"], categories=list(BEAMS)).codes.astype(np.int64)
     if (beams < 0).any():
