@@ -218,3 +218,35 @@ def areal_scale(x: npt.ArrayLike, y: npt.ArrayLike, epsg: int = EPSG_SOUTH) -> n
     lon, lat = xy_to_lonlat(x, y, epsg)
     factors = Proj(f"EPSG:{int(epsg)}").get_factors(lon, lat)
     return np.asarray(factors.areal_scale)
+
+
+def bbox_extent(
+    bbox, epsg: int = EPSG_SOUTH, n: int = 100
+) -> tuple[float, float, float, float]:
+    """``(xmin, xmax, ymin, ymax)`` (m) of a longitude/latitude box in ``epsg``.
+
+    The box's edges are sampled densely: in a polar projection a parallel is a curve, so
+    its corners alone do not bound it.
+
+    Parameters
+    ----------
+    bbox : sequence of float
+        ``[W, S, E, N]`` in degrees (W > E crosses the antimeridian).
+    epsg : int
+        Target coordinates.
+    n : int
+        Points along each edge.
+
+    Examples
+    --------
+    >>> [round(v / 1e3) for v in bbox_extent([-102.0, -76.0, -98.0, -74.5])]
+    [-1678, -1495, -352, -213]
+    """
+    west, south, east, north = (float(v) for v in bbox)
+    width = (east - west) % 360.0 or 360.0
+    lon = west + np.linspace(0.0, width, n)
+    lat = np.linspace(south, north, n)
+    edges_lon = np.concatenate([lon, lon, np.full(n, west), np.full(n, west + width)])
+    edges_lat = np.concatenate([np.full(n, south), np.full(n, north), lat, lat])
+    x, y = lonlat_to_xy(edges_lon, edges_lat, epsg)
+    return float(x.min()), float(x.max()), float(y.min()), float(y.max())

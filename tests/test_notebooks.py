@@ -52,6 +52,12 @@ TOOLS: dict[int, list[tuple[str, str | None]]] = {
         (r"client\.map\(", r"reduce_granules\("),
     ],
     7: [(r"np\.linalg\.lstsq\(", r"fit_trend\(")],
+    8: [
+        (r"LineString\(", r"find_crossovers\("),
+        (r"cKDTree\(", r"find_crossovers\("),
+        (r"\.to_xarray\(\)", r"grid_dhdt\("),
+        (r"\.get_factors\(", r"volume_change\("),
+    ],
 }
 IMPORT_LINE = re.compile(r"^(import \S|from \S+ import )", re.MULTILINE)
 NOTEBOOK_LINK = re.compile(r"\]\((\d\d-[^)#]+\.ipynb)")
