@@ -34,6 +34,7 @@ Reading the points twice (steps 1 and 3) is the price of never holding them all.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,8 +51,9 @@ COARSE_STEP = 50
 #: from a straight line through them: more is a blunder the quality flag missed (tens to
 #: hundreds of metres), and the crossing is refused. Noise is centimetres to decimetres.
 MAX_RESIDUAL_M = 1.0
-#: Cells in which coarse segments are paired (m); any size works, this one is fast.
-CANDIDATE_CELL_M = 2000.0
+#: Cells in which coarse segments are paired (m); any size works: about the thinned
+#: segments' length keeps the pairs to test (and the memory they take) few.
+CANDIDATE_CELL_M = 1000.0
 #: Coarse segments are lengthened by this much at both ends when paired (m): a crossing
 #: within millimetres of a thinned polyline's end is not missed.
 COARSE_TOLERANCE_M = 20.0
@@ -535,5 +537,21 @@ def find_crossovers(df, max_gap_m: float = MAX_GAP_M, max_residual_m: float = MA
     cands = candidate_crossings(nodes, window_m=max(WINDOW_M, max_gap_m))
     brackets = _BRACKETS_META
     if len(cands):
-        brackets = frame.map_partitions(bracket_points, cands, meta=_BRACKETS_META).compute()
+        shared = _shared(cands)
+        brackets = frame.map_partitions(bracket_points, shared, meta=_BRACKETS_META).compute()
     return resolve_crossings(brackets, cands, max_gap_m, max_residual_m)
+
+
+def _shared(cands: Candidates):
+    """The candidates as every partition's task gets them: sent once to each worker of a
+    ``dask.distributed`` client when one is running (tens of MB for millions of points),
+    else as they are (threads share them)."""
+    if "distributed" not in sys.modules:  # no client can exist
+        return cands
+    from distributed import get_client
+
+    try:
+        client = get_client()
+    except ValueError:  # distributed imported, no client
+        return cands
+    return client.scatter(cands, broadcast=True, hash=False)
