@@ -293,14 +293,17 @@ def _window_keys(pass_id: np.ndarray, x: np.ndarray, y: np.ndarray,
     return (pass_id * 2**14 + cx) * 2**14 + cy
 
 
-def _sides(cands: Candidates) -> pd.DataFrame:
-    """Each candidate twice (side 0: its ascending pass, 1: its descending pass), keyed by
-    the pass and each of the 3 x 3 window cells around the candidate."""
+def _sides(cands: Candidates, present: np.ndarray) -> pd.DataFrame:
+    """Each candidate twice (side 0: its ascending pass, 1: its descending pass), for the
+    passes ``present`` only, keyed by the pass and each of the 3 x 3 window cells around
+    the candidate."""
     n = len(cands)
     side = np.repeat(np.array([0, 1], dtype=np.int8), n)
     cand = np.tile(np.arange(n), 2)
     pass_id = np.concatenate([cands.pass_a, cands.pass_d])
-    x, y = np.tile(cands.x, 2), np.tile(cands.y, 2)
+    here = np.isin(pass_id, present)
+    side, cand, pass_id = side[here], cand[here], pass_id[here]
+    x, y = cands.x[cand], cands.y[cand]
     offsets = np.array([(i, j) for i in (-1, 0, 1) for j in (-1, 0, 1)], dtype=float)
     keys = [_window_keys(pass_id, x + dx, y + dy, cands.window_m)
             for dx, dy in offsets * cands.window_m]  # fmt: skip
@@ -331,7 +334,7 @@ def bracket_points(part: pd.DataFrame, cands: Candidates) -> pd.DataFrame:
     ids, order = _sorted_by_pass(part)
     x, y = part["x"].to_numpy()[order], part["y"].to_numpy()[order]
     points = pd.DataFrame({"key": _window_keys(ids[order], x, y, cands.window_m), "row": order})
-    near = points.merge(_sides(cands), on="key")
+    near = points.merge(_sides(cands, np.unique(ids)), on="key")
     if near.empty:
         return _BRACKETS_META.copy()
     return _straddling(part, near, cands)
