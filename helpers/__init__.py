@@ -38,6 +38,13 @@ The faces (what the notebooks call):
 - :mod:`helpers.repeatpair` height change between two passes of one RGT, segment by
   segment, the across-track slope corrected
 - :mod:`helpers.atl11`      NASA's ATL11: heights per reference point and cycle, dh/dt per point
+- :mod:`helpers.crossovers` where ascending and descending tracks cross, and their height
+  differences, out of core on a Dask DataFrame
+- :mod:`helpers.repeat`     every along-track bin's plane-plus-trend fit at once (vectorised)
+- :mod:`helpers.grid`       dh/dt on a regular grid, its uncertainty counting passes, grounded
+  or floating
+- :mod:`helpers.volume`     volume change of an area from the grid, with true (k²) areas
+- :mod:`helpers.export`     files GIS tools open: GeoParquet, GeoPackage, CF NetCDF, COG
 - :mod:`helpers.sample`     the embedded sample's command line (``python -m helpers.sample``)
 - :mod:`helpers.notebook`   notebook plumbing: terminal commands run with the kernel's
   environment, a quiet Dask shutdown

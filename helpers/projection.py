@@ -169,3 +169,84 @@ def lonlat_to_xy(
     """
     x, y = transformer(epsg).transform(np.asarray(lon, float), np.asarray(lat, float))
     return np.asarray(x), np.asarray(y)
+
+
+def xy_to_lonlat(
+    x: npt.ArrayLike, y: npt.ArrayLike, epsg: int = EPSG_SOUTH
+) -> tuple[np.ndarray, np.ndarray]:
+    """Project ``epsg`` coordinates (m) back to longitude/latitude (degrees).
+
+    Examples
+    --------
+    >>> lon, lat = xy_to_lonlat([-1613886.4], [-284571.7])
+    >>> round(float(lon[0]), 4), round(float(lat[0]), 4)
+    (-100.0, -75.0)
+    """
+    lon, lat = transformer(epsg).transform(
+        np.asarray(x, float), np.asarray(y, float), direction="INVERSE"
+    )
+    return np.asarray(lon), np.asarray(lat)
+
+
+def areal_scale(x: npt.ArrayLike, y: npt.ArrayLike, epsg: int = EPSG_SOUTH) -> np.ndarray:
+    """How much the projection enlarges areas at each point: map area / true area.
+
+    Polar stereographic projections are conformal, so this is ``k**2``, the square of the
+    point scale factor: 1 on the latitude of true scale (71°S for EPSG:3031, 70°N for
+    EPSG:3413), below 1 poleward of it, above 1 equatorward. A true area is a map area
+    divided by it (from pyproj's ``Proj.get_factors``).
+
+    Parameters
+    ----------
+    x, y : array_like
+        ``epsg`` coordinates (m).
+    epsg : int
+        Their projection.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> x, y = lonlat_to_xy([0.0, -100.0], [-71.0, -75.0])
+    >>> areal_scale(x, y).round(4).tolist()
+    [1.0, 0.9794]
+    """
+    from pyproj import Proj
+
+    lon, lat = xy_to_lonlat(x, y, epsg)
+    factors = Proj(f"EPSG:{int(epsg)}").get_factors(lon, lat)
+    return np.asarray(factors.areal_scale)
+
+
+def bbox_extent(
+    bbox, epsg: int = EPSG_SOUTH, n: int = 100
+) -> tuple[float, float, float, float]:
+    """``(xmin, xmax, ymin, ymax)`` (m) of a longitude/latitude box in ``epsg``.
+
+    The box's edges are sampled densely: in a polar projection a parallel is a curve, so
+    its corners alone do not bound it.
+
+    Parameters
+    ----------
+    bbox : sequence of float
+        ``[W, S, E, N]`` in degrees (W > E crosses the antimeridian).
+    epsg : int
+        Target coordinates.
+    n : int
+        Points along each edge.
+
+    Examples
+    --------
+    >>> [round(v / 1e3) for v in bbox_extent([-102.0, -76.0, -98.0, -74.5])]
+    [-1678, -1495, -352, -213]
+    """
+    west, south, east, north = (float(v) for v in bbox)
+    width = (east - west) % 360.0 or 360.0
+    lon = west + np.linspace(0.0, width, n)
+    lat = np.linspace(south, north, n)
+    edges_lon = np.concatenate([lon, lon, np.full(n, west), np.full(n, west + width)])
+    edges_lat = np.concatenate([np.full(n, south), np.full(n, north), lat, lat])
+    x, y = lonlat_to_xy(edges_lon, edges_lat, epsg)
+    return float(x.min()), float(x.max()), float(y.min()), float(y.max())

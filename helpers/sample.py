@@ -69,6 +69,12 @@ def _add_where_and_when(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start", default=PIG_DATES[0], help="first day (YYYY-MM-DD)")
     parser.add_argument("--end", default=PIG_DATES[1], help="last day (YYYY-MM-DD), inclusive")
     parser.add_argument("--seed", type=int, default=SampleConfig.seed, help="noise seed")
+    parser.add_argument(
+        "--pass-bias-m",
+        type=float,
+        default=SampleConfig.pass_bias_m,
+        help="spread of the height bias planted per pass and beam (m; 0: none)",
+    )
 
 
 def _add_density(parser: argparse.ArgumentParser) -> None:
@@ -145,6 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         full=args.full,
         max_granules=args.max_granules,
         margin_km=args.margin_km,
+        pass_bias_m=args.pass_bias_m,
     )
     started = time.perf_counter()
     try:

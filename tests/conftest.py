@@ -68,6 +68,28 @@ def small_sample(tmp_path_factory, small_config) -> Path:
     return folder
 
 
+def _reduce_into(folder: Path, sample: Path) -> Path:
+    from helpers.bbox import BBox
+    from helpers.config import PIG_BBOX
+    from helpers.reduce import ReduceOptions, reduce_granules
+
+    reduce_granules([sample], folder, ReduceOptions(bbox=BBox(*PIG_BBOX)), n_jobs=2,
+                    progress=False)  # fmt: skip
+    return folder
+
+
+@pytest.fixture(scope="session")
+def small_reduced(tmp_path_factory, small_sample) -> Path:
+    """The small sample reduced to the Pine Island box (HDF5 per granule and beam)."""
+    return _reduce_into(tmp_path_factory.mktemp("small_reduced"), small_sample)
+
+
+@pytest.fixture(scope="session")
+def default_reduced(tmp_path_factory, default_sample) -> Path:
+    """The default sample reduced to the Pine Island box, as notebook 3 reduces it."""
+    return _reduce_into(tmp_path_factory.mktemp("default_reduced"), default_sample)
+
+
 def pytest_collection_modifyitems(config, items):
     """Mark every test that reads the real granules, so ``-m "not realdata"`` deselects them."""
     for item in items:

@@ -57,6 +57,12 @@ TOOLS: dict[int, list[tuple[str, str | None]]] = {
         (r"np\.intersect1d\(", r"repeat_pair_change\("),
         (r"np\.polyfit\(", r"dhdt_per_ref_point\("),
     ],
+    8: [
+        (r"LineString\(", r"find_crossovers\("),
+        (r"cKDTree\(", r"find_crossovers\("),
+        (r"\.to_xarray\(\)", r"grid_dhdt\("),
+        (r"\.get_factors\(", r"volume_change\("),
+    ],
 }
 IMPORT_LINE = re.compile(r"^(import \S|from \S+ import )", re.MULTILINE)
 NOTEBOOK_LINK = re.compile(r"\]\((\d\d-[^)#]+\.ipynb)")

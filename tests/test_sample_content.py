@@ -148,3 +148,42 @@ def test_another_seed_gives_other_noise(tmp_path, small_config, small_sample):
         assert not np.array_equal(
             fa[f"{beam}/land_ice_segments/h_li"][:5], fb[f"{beam}/land_ice_segments/h_li"][:5]
         )
+
+
+def test_pass_biases_are_the_only_difference_they_make(small_config):
+    # The biases come from a generator of their own: without them, every other number of a
+    # granule is the same, and each beam's heights differ by exactly its planted constant.
+    from dataclasses import replace
+
+    from helpers.synthetic.granule import make_granule, pass_biases
+    from helpers.synthetic.sample import plan_sample
+
+    plan = plan_sample(small_config)[0]
+    biased = make_granule(plan, small_config.seed)
+    plain = make_granule(replace(plan, pass_bias_sigma_m=0.0), small_config.seed)
+    biases = pass_biases(small_config.seed, plan.rgt, plan.cycle, small_config.pass_bias_m)
+    assert biased.keys() == plain.keys() and len(biased) >= 2
+    assert 0.0 < np.std(list(biases.values())) < 0.1  # a few cm, not all alike
+    for beam, arrays in biased.items():
+        h, h0 = arrays["h_li"], plain[beam]["h_li"]
+        filled = h == FLOAT32_FILL
+        np.testing.assert_array_equal(filled, h0 == FLOAT32_FILL)
+        np.testing.assert_allclose(h[~filled] - h0[~filled], biases[beam], atol=1e-9)
+        for name in arrays.keys() - {"h_li"}:
+            np.testing.assert_array_equal(arrays[name], plain[beam][name], err_msg=name)
+
+
+def test_each_beam_of_each_pass_carries_its_planted_bias(small_config, small_sample):
+    from helpers.synthetic.granule import pass_biases
+
+    checked = 0
+    for row in _read_all(small_sample):
+        good = (row["q"] == 0) & (np.abs(row["h"]) < 1e4)
+        x, y = TO_XY.transform(row["lon"][good], row["lat"][good])
+        t_year = gps_to_decimal_year(row["t"][good] + ATLAS_SDP_GPS_EPOCH)
+        offset = np.median(row["h"][good] - surface.surface_height(x, y, t_year))
+        name = parse_granule_name(row["file"])
+        bias = pass_biases(small_config.seed, name.rgt, name.cycle)[row["beam"]]
+        assert abs(offset - bias) < 0.01, (row["file"], row["beam"], offset, bias)
+        checked += 1
+    assert checked >= 12

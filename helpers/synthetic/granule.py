@@ -8,6 +8,14 @@ ice, and beams that are missing altogether. This module only makes numpy arrays;
 
 Every random draw comes from one generator seeded per granule, in a fixed order: moving
 or adding a draw changes every number that follows it, so the sample would change too.
+
+One signal is planted on top of the surface's elevation change: a **per-pass height bias**,
+one constant for each pass (RGT and cycle, so each granule) and beam, drawn from a normal
+distribution of spread :data:`PASS_BIAS_SIGMA_M` (:func:`pass_biases`). It stands for what
+real passes carry as a whole — orbit and pointing errors, a beam's range bias on that day —
+and is what crossover analysis measures. It comes from a generator of its own, seeded by
+the pass, so the other draws (and so every other number of the sample) are those of a
+sample without it.
 """
 
 from __future__ import annotations
@@ -39,6 +47,10 @@ BEAM_TIME_OFFSETS_S = {
 REPEAT_POINTING_SIGMA_M = 20.0
 #: Largest pointing offset of a pass from the reference track (m).
 MAX_POINTING_OFFSET_M = 60.0
+#: Spread (standard deviation) of the height bias planted per pass and beam (m).
+PASS_BIAS_SIGMA_M = 0.03
+#: Last word of the seed of the per-pass biases' own generator (keeps it apart from the rest).
+_PASS_BIAS_STREAM = 0xB1A5
 #: Across-track slopes difference the surface this far either side of a segment (m).
 SLOPE_HALF_WIDTH_M = 10.0
 
@@ -112,6 +124,9 @@ class GranulePlan:
         Beams left out of the file, as happens in real granules.
     release : str
         Three-digit release written in the name and metadata.
+    pass_bias_sigma_m : float
+        Spread of the planted per-pass, per-beam height bias (m; 0: none). See
+        :func:`pass_biases`.
     """
 
     rgt: int
@@ -122,6 +137,7 @@ class GranulePlan:
     clip: BBox | None = None
     missing_beams: tuple[str, ...] = field(default=())
     release: str = "006"
+    pass_bias_sigma_m: float = PASS_BIAS_SIGMA_M
 
     @property
     def granule_start(self) -> float:
@@ -386,8 +402,44 @@ def _cloud_gaps(rng: np.random.Generator, x: np.ndarray, strength: BeamStrength)
     return keep
 
 
+def pass_biases(seed: int, rgt: int, cycle: int,
+                sigma_m: float = PASS_BIAS_SIGMA_M) -> dict[str, float]:  # fmt: skip
+    """The height bias planted in every beam of one pass (m), by beam name.
+
+    One draw per beam of :data:`helpers.granules.BEAMS`, from a generator seeded by the
+    sample's seed, the RGT and the cycle only: the same pass gets the same biases in every
+    granule region and whatever else the sample holds, and a spread of 0 plants none.
+
+    Parameters
+    ----------
+    seed : int
+        The sample's seed (:class:`helpers.synthetic.sample.SampleConfig`).
+    rgt, cycle : int
+        The pass.
+    sigma_m : float
+        Spread of the biases (m).
+
+    Returns
+    -------
+    dict of str to float
+        ``{"gt1l": ..., ..., "gt3r": ...}``, added to every height of that beam.
+
+    Examples
+    --------
+    >>> biases = pass_biases(2018, rgt=271, cycle=3)
+    >>> sorted(biases) == sorted(BEAMS), all(abs(b) < 0.2 for b in biases.values())
+    (True, True)
+    >>> all(b == 0 for b in pass_biases(2018, 271, 3, sigma_m=0.0).values())
+    True
+    """
+    entropy = [int(seed), int(rgt), int(cycle), 0, _PASS_BIAS_STREAM]
+    draws = np.random.default_rng(np.random.SeedSequence(entropy)).standard_normal(len(BEAMS))
+    return {beam: float(sigma_m * d) for beam, d in zip(BEAMS, draws, strict=True)}
+
+
 def beam_segments(
-    plan: GranulePlan, beam: str, pass_offset_m: float, rng: np.random.Generator
+    plan: GranulePlan, beam: str, pass_offset_m: float, rng: np.random.Generator,
+    bias_m: float = 0.0,
 ) -> dict[str, np.ndarray] | None:
     """All per-segment variables of one beam, or None when the beam has no segment.
 
@@ -400,6 +452,9 @@ def beam_segments(
         Cross-track pointing offset of this pass from the reference track (m).
     rng : numpy.random.Generator
         Source of noise (seeded per granule so that the sample is reproducible).
+    bias_m : float
+        Height bias of this beam in this pass (m), added to every height (see
+        :func:`pass_biases`).
 
     Returns
     -------
@@ -413,7 +468,7 @@ def beam_segments(
     strength = STRONG_BEAM if beam in strong_beams(plan.sc_orient) else WEAK_BEAM
     n = track.x_atc.size
     h_true, dh_dx, dh_dy = surface_and_slopes(track)
-    heights = fit_heights(rng, h_true, strength)
+    heights = fit_heights(rng, h_true + bias_m, strength)
     bsnow_conf = _blowing_snow_confidence(rng, n)
     # Cloud gaps, then the clip: what remains is what a subset order would return.
     keep = track.inside & _cloud_gaps(rng, track.x_atc, strength)
@@ -460,9 +515,11 @@ def make_granule(plan: GranulePlan, seed: int) -> dict[str, dict[str, np.ndarray
     rng = _rng(seed, plan)
     offset = rng.normal(0.0, REPEAT_POINTING_SIGMA_M)
     pass_offset = float(np.clip(offset, -MAX_POINTING_OFFSET_M, MAX_POINTING_OFFSET_M))
+    biases = pass_biases(seed, plan.rgt, plan.cycle, plan.pass_bias_sigma_m)
     beams = {}
     for beam in BEAMS:
-        arrays = beam_segments(plan, beam, pass_offset, rng)  # drawn even for missing beams
+        # Drawn even for missing beams, so that the other beams' numbers do not change.
+        arrays = beam_segments(plan, beam, pass_offset, rng, bias_m=biases[beam])
         if arrays is not None and beam not in plan.missing_beams:
             beams[beam] = arrays
     return beams

@@ -14,6 +14,15 @@ How the sample is planned
    repeat tracks remain for elevation change.
 4. Write one granule per pass: clipped to the area plus a margin, as an NSIDC spatial
    subset would be, or whole (``--full``).
+
+Planted signals
+---------------
+Heights follow the model surface of :mod:`helpers.synthetic.surface`, which changes in
+time at the planted rate ``surface.planted_dhdt(x, y)``; on top of it every beam of every
+pass carries a constant height bias of spread ``--pass-bias-m`` (default 3 cm,
+:func:`helpers.synthetic.granule.pass_biases`). Both are recorded by the manifest's
+config, so that the products made from a sample can be checked against them
+(:mod:`helpers.synthetic.truth`).
 """
 
 from __future__ import annotations
@@ -35,7 +44,12 @@ from helpers.fileio import atomic_path, locked, prove_writable, remove_partials,
 from helpers.gpstime import ATLAS_SDP_GPS_EPOCH, utc_to_gps
 from helpers.granules import ASCENDING_REGIONS
 from helpers.synthetic import orbit
-from helpers.synthetic.granule import BEAM_OFFSETS_M, GranulePlan, make_granule
+from helpers.synthetic.granule import (
+    BEAM_OFFSETS_M,
+    PASS_BIAS_SIGMA_M,
+    GranulePlan,
+    make_granule,
+)
 from helpers.synthetic.layout import write_granule
 from helpers.workers import InterruptGuard, init_worker, worker_count
 
@@ -84,6 +98,8 @@ class SampleConfig:
         Keep only the first N granules in time.
     margin_km : float
         Clipped granules reach this far beyond the area (km).
+    pass_bias_m : float
+        Spread of the height bias planted per pass and beam (m; 0 plants none).
     """
 
     bbox: tuple[float, float, float, float] = PIG_BBOX
@@ -94,6 +110,7 @@ class SampleConfig:
     full: bool = False
     max_granules: int | None = None
     margin_km: float = 5.0
+    pass_bias_m: float = PASS_BIAS_SIGMA_M
 
     def validate(self) -> BBox:
         """Check every field; return the area. Raises SampleError with a one-line reason."""
@@ -119,6 +136,8 @@ class SampleConfig:
             raise SampleError(f"--max-granules must be at least 1, got {self.max_granules}")
         if not 0 <= self.margin_km <= 100:
             raise SampleError(f"--margin-km must be within 0-100 km, got {self.margin_km}")
+        if not 0 <= self.pass_bias_m <= 1:
+            raise SampleError(f"--pass-bias-m must be within 0-1 m, got {self.pass_bias_m}")
         return box
 
 
@@ -219,7 +238,8 @@ def plan_sample(config: SampleConfig) -> list[GranulePlan]:
                 x0, x1 = u0 * orbit.TRACK_RADIUS_M, u1 * orbit.TRACK_RADIUS_M
             else:
                 x0, x1 = c.x_start, c.x_end
-            plan = GranulePlan(c.rgt, cycle, c.region, x0, x1, clip=clip)
+            plan = GranulePlan(c.rgt, cycle, c.region, x0, x1, clip=clip,
+                               pass_bias_sigma_m=config.pass_bias_m)  # fmt: skip
             if t_first <= plan.granule_start < t_last:
                 plans.append(plan)
     plans.sort(key=lambda p: p.granule_start)
