@@ -285,7 +285,8 @@ class UrlSource(RemoteSource):
         hide_in_logs(self._secrets)
 
     def censor(self, text: str) -> str:
-        return censor(scrub(text), self._secrets)
+        # The known secrets first, while the URL is whole in the text; then any URL left.
+        return scrub(censor(text, self._secrets))
 
     def check_name(self) -> None:
         try:

@@ -33,6 +33,7 @@ import shutil
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -409,7 +410,8 @@ def _config_of_broken_sample(folder: Path, config: SampleConfig) -> SampleConfig
     as it was (an instructor's ``--all-rgts`` sample stays one); else ``config``."""
     try:
         made = json.loads((folder / MANIFEST).read_text()).get("config", {})
-        previous = SampleConfig(**{k: tuple(v) if k == "bbox" else v for k, v in made.items()})
+        fields: dict[str, Any] = {k: tuple(v) if k == "bbox" else v for k, v in made.items()}
+        previous = SampleConfig(**fields)
     except (OSError, ValueError, TypeError, AttributeError):
         return config
     same = (list(previous.bbox), previous.start, previous.end) == (

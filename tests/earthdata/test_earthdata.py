@@ -1,5 +1,5 @@
 """The real data path, offline, at the HTTP boundary: real icepyx/earthaccess/harmony-py code
-against NASA's exchanges played from ``tests/earthdata_http.py`` (see its docstring for how).
+against NASA's exchanges played from ``tests/support/earthdata_http.py`` (see its docstring).
 
 Each case checks what a learner would see: the files, or exactly one message saying what
 happened and what to do — and never a password, a token or the login server's reply.

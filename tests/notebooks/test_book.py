@@ -32,7 +32,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import nbformat
 import pytest
-from browser_support import BOKEH_FRAMES_JS, blocked_chromium, bokeh_drawn, drawn, poll
+from browser import BOKEH_FRAMES_JS, blocked_chromium, bokeh_drawn, drawn, poll
 
 from helpers.config import REPO_ROOT
 from helpers.devtools import book as builder
