@@ -539,30 +539,32 @@ def _collect(done, bar, guard: InterruptGuard) -> list[GranuleSummary]:
 
 def _in_workers(plans, seed: int, folder: Path, n_workers: int, bar,
                 guard: InterruptGuard) -> list[GranuleSummary]:  # fmt: skip
-    """The granules made by loky's worker processes.
+    """The granules made by a pool of worker processes of this run's own.
 
-    When one fails (a full disk), the others not yet started are cancelled and the ones
-    running are waited for, so that no worker is killed in the middle of writing (a worker
-    killed while it holds one of the pool's locks leaves semaphores behind, which loky's
-    resource tracker then reports after our one-line error). Ctrl-C stops at once.
+    The pool is always shut down before this returns, waiting for its workers: when one
+    granule fails (a full disk), the others not yet started are cancelled and those running
+    finish, so that no worker is killed in the middle of writing (a worker killed while it
+    holds one of the pool's locks leaves semaphores behind, which loky's resource tracker
+    then reports after our one-line error). Ctrl-C stops the workers at once.
     """
-    from concurrent.futures import as_completed, wait
+    from concurrent.futures import as_completed
 
-    from joblib.externals.loky import get_reusable_executor
+    from joblib.externals.loky import ProcessPoolExecutor
 
-    executor = get_reusable_executor(max_workers=n_workers, initializer=init_worker,
-                                     initargs=(os.getpid(),))  # fmt: skip
-    futures = [executor.submit(make_and_write_granule, plan, seed, folder) for plan in plans]
+    pool = ProcessPoolExecutor(max_workers=n_workers, initializer=init_worker,
+                               initargs=(os.getpid(),))  # fmt: skip
+    futures = [pool.submit(make_and_write_granule, plan, seed, folder) for plan in plans]
     try:
         return _collect((f.result() for f in as_completed(futures)), bar, guard)
     except KeyboardInterrupt:
-        executor.shutdown(wait=True, kill_workers=True)
+        pool.shutdown(wait=True, kill_workers=True)
         raise
     except BaseException:
         for future in futures:
             future.cancel()
-        wait(futures)
         raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 def _swap_in(folder: Path, staging: Path, config: SampleConfig,
