@@ -13,18 +13,19 @@ export IS2_DATA_DIR
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv sample tutorial book linkcheck lab test lint bench images clean distclean
+.PHONY: help venv sample tutorial book linkcheck lab test test-unit lint bench images clean distclean
 
 help:
 	@echo "ATL06 tutorial - make targets:"
 	@echo "  tutorial   create .venv, generate the sample, execute every notebook into $(BUILD)/tutorial/"
 	@echo "  test       create .venv and run the test suite (extra pytest options: PYTEST_ARGS=...)"
+	@echo "  test-unit  run the fast unit layer only (tests/unit and the docstring examples, seconds)"
 	@echo "  book       build the tutorial as a website into $(BUILD)/book/ (reuses $(BUILD)/tutorial/)"
 	@echo "  linkcheck  list the website's external links (FETCH=1: also check them, online)"
 	@echo "  venv       create .venv and install the project with its test and book tools (no-op when up to date)"
 	@echo "  sample     generate the synthetic ATL06 sample into $(DATA_DIR)/"
 	@echo "  lab        open JupyterLab on notebooks/"
-	@echo "  lint       run ruff on the Python code"
+	@echo "  lint       run ruff on the Python code and mypy on helpers/ (make test runs both too)"
 	@echo "  bench      run the benchmarks in bench/"
 	@echo "  images     regenerate the figures in images/"
 	@echo "  clean      remove $(BUILD)/, caches and *.egg-info"
@@ -63,8 +64,12 @@ lab: venv sample
 test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+test-unit: venv
+	$(PY) -m pytest -m unit -q $(PYTEST_ARGS)
+
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(PY) -m mypy
 
 bench: venv
 	@set -e; found=0; \

@@ -11,6 +11,10 @@ Pure utilities (numpy in, numpy out; they import nothing above them):
 - :mod:`helpers.fileio`     atomic writes, temporary names unique across hosts, file locks
 - :mod:`helpers.workers`    worker counts capped by the CPUs, workers that die with their
   parent, a Ctrl-C that is never lost
+- :mod:`helpers.errors`     the package's one error family, one-line messages, tracebacks kept
+  (a logger per module under ``helpers``; nothing printed unless asked)
+- :mod:`helpers.credentials` NASA Earthdata credentials and the login, for the search and the
+  reducer alike
 
 The reducer and the loader (they import only the utilities; the loader takes its schema
 from :mod:`helpers.reduce.variables`):
@@ -57,4 +61,10 @@ Heavy libraries (icepyx, holoviews, distributed) are imported lazily inside the
 functions that need them, so ``import helpers`` stays fast.
 """
 
+import logging as _logging
+
 __version__ = "0.1.0"
+
+# The package logs under "helpers" (a logger per module); nothing is printed unless the
+# application configures logging (the command lines' --debug does).
+_logging.getLogger("helpers").addHandler(_logging.NullHandler())

@@ -94,7 +94,8 @@ def sample_granules(
     """
     from helpers.synthetic.sample import SampleConfig, ensure_sample
 
-    config = SampleConfig(bbox=tuple(float(v) for v in bbox), start=dates[0], end=dates[1])
+    west, south, east, north = (float(v) for v in bbox)
+    config = SampleConfig(bbox=(west, south, east, north), start=dates[0], end=dates[1])
     if folder is None:
         folder = data_dir()
         if (config.bbox, (config.start, config.end)) != (PIG_BBOX, PIG_DATES):

@@ -28,6 +28,7 @@ import os
 import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -200,7 +201,8 @@ def to_netcdf(grid, path: str | os.PathLike, title: str = "Surface elevation cha
     pathlib.Path
     """
     ds = cf_dataset(grid, title, source)
-    encoding = {name: {"zlib": True, "complevel": 4} for name in ds.data_vars
+    encoding: dict[str, dict[str, Any]] = {
+        name: {"zlib": True, "complevel": 4} for name in ds.data_vars
                 if name != GRID_MAPPING}  # fmt: skip
     for name in ("dhdt", "dhdt_sigma"):
         if name in ds:

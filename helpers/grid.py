@@ -33,6 +33,7 @@ table, are gathered.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -300,7 +301,8 @@ def grid_dhdt(df, cell_m: float = DEFAULT_CELL_M, bin_m: float = DEFAULT_BIN_M,
     from helpers.load import epsg_of
 
     epsg = epsg or epsg_of(df) or 3031
-    options = {"cell_m": cell_m, "bin_m": bin_m, "min_cycle": min_cycle, "grounded": grounded}
+    options: dict[str, Any] = {"cell_m": cell_m, "bin_m": bin_m, "min_cycle": min_cycle,
+                               "grounded": grounded}  # fmt: skip
     if isinstance(df, dd.DataFrame):
         frame = df[list(COLUMNS)]
         frame = frame[frame["cycle"] >= min_cycle].shuffle(on="rgt")

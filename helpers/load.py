@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from helpers.errors import ReducedFileError
 from helpers.granules import BEAMS, parse_granule_name
 from helpers.reduce.variables import OUTPUT_DTYPES
 
@@ -74,10 +75,6 @@ def find_reduced(source: str | os.PathLike | Iterable[str | os.PathLike]) -> lis
             elif not candidate.name.startswith("."):
                 found.add(candidate)
     return sorted(found)
-
-
-class ReducedFileError(ValueError):
-    """A reduced output that cannot be read; the message names the file and what to do."""
 
 
 #: What h5py and pyarrow raise for a file they cannot read (pyarrow's errors derive from
@@ -198,7 +195,7 @@ def _read_h5(path: Path, columns: Sequence[str]) -> tuple[dict, dict, int]:
         data = {c: f[c][()] for c in columns}
         n = len(next(iter(data.values()))) if data else f["h_li"].shape[0]
         attrs = f.attrs
-        fields = {k: int(attrs[k]) for k in ("rgt", "cycle") if k in attrs}
+        fields: dict[str, int | str] = {k: int(attrs[k]) for k in ("rgt", "cycle") if k in attrs}
         if "beam" in attrs:
             fields["beam"] = _text(attrs["beam"])
     return data, fields, n

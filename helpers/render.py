@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,7 @@ COLUMN_STYLES: dict[str, tuple[str, str]] = {
 class MapResult:
     """An aggregated map: the grid, what it shows and how many points went in."""
 
-    grid: object  # xarray.DataArray with x/y coordinates in metres
+    grid: Any  # xarray.DataArray with x/y coordinates in metres
     column: str
     how: str
     points: int

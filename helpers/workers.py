@@ -20,6 +20,9 @@ import signal
 import sys
 import threading
 from types import FrameType
+from typing import Any
+
+from helpers.errors import DEBUG_ENV, debug_logging
 
 #: Linux prctl option: the signal a process gets when its parent dies.
 _PR_SET_PDEATHSIG = 1
@@ -72,6 +75,8 @@ def init_worker(parent: int | None = None) -> None:
         died before this ran, this process exits at once.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if os.environ.get(DEBUG_ENV):  # the parent runs with --debug
+        debug_logging()
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(None, use_errno=True)
@@ -98,7 +103,7 @@ class InterruptGuard:
 
     def __init__(self) -> None:
         self.interrupted = False
-        self._previous: dict[int, object] = {}
+        self._previous: dict[int, Any] = {}
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.interrupted = True

@@ -1,11 +1,30 @@
-"""Shared fixtures: small synthetic samples made once per test session, and the real granules."""
+"""Shared fixtures, the one command-line runner, and the test layers.
+
+The tests mirror the package: ``unit/`` (the pure utilities), ``reduce/``, ``synthetic/``,
+``earthdata/``, ``load_render/``, ``science/`` (dh/dt, crossovers, grids, exports, real
+results), ``notebooks/`` (their shape, nbval's runs, the browser, the website) and ``house/``
+(layers, packaging, types); ``support/`` holds what several of them share (servers, disks,
+processes). Scenario tests are named by the behaviour they check.
+
+Layers, as markers set here from where a test lives: ``unit`` (``tests/unit/`` and the
+package's docstring examples: ``pytest -m unit`` runs them in seconds), ``browser`` and
+``book`` (set by their modules), ``realdata`` (every test that reads ../shared's granules).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import importlib
+import io
 import os
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from executed import EXECUTED
 
 from helpers.config import REPO_ROOT
 from helpers.synthetic.sample import SampleConfig, generate_sample
@@ -90,11 +109,149 @@ def default_reduced(tmp_path_factory, default_sample) -> Path:
     return _reduce_into(tmp_path_factory.mktemp("default_reduced"), default_sample)
 
 
+TESTS = Path(__file__).parent
+
+
 def pytest_collection_modifyitems(config, items):
-    """Mark every test that reads the real granules, so ``-m "not realdata"`` deselects them."""
+    """Mark the unit layer (``tests/unit/`` and the docstring examples of ``helpers/``), and
+    every test that reads the real granules (``-m "not realdata"`` deselects them); count
+    each notebook's cells that nbval runs (see :func:`pytest_runtest_makereport`)."""
     for item in items:
+        path = Path(str(item.fspath))
+        if path.is_relative_to(TESTS / "unit") or path.is_relative_to(REPO_ROOT / "helpers"):
+            item.add_marker(pytest.mark.unit)
         if {"real_data", "reference_granule"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.realdata)
+        if type(item).__name__ == "IPyNbCell":
+            _NBVAL_RUNS.setdefault(item.parent, _NotebookRun()).total += 1
+
+
+# --------------------------------------------------------------------------- executed notebooks
+
+
+class _NotebookRun:
+    """How far nbval's run of one notebook got."""
+
+    def __init__(self) -> None:
+        self.total = self.passed = 0
+        self.failed = False
+
+
+_NBVAL_RUNS: dict = {}
+
+
+def pytest_configure(config) -> None:
+    import tempfile
+
+    config.stash[EXECUTED] = Path(tempfile.mkdtemp(prefix="nbval-executed-"))
+
+
+def pytest_unconfigure(config) -> None:
+    import shutil
+
+    shutil.rmtree(config.stash.get(EXECUTED, ""), ignore_errors=True)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep what nbval's kernel printed for every cell, and save a notebook that ran from top
+    to bottom without an error as an executed copy (``config.stash[EXECUTED]``): the
+    website's test builds from those instead of running every notebook once more."""
+    outcome = yield
+    report = outcome.get_result()
+    run = _NBVAL_RUNS.get(getattr(item, "parent", None))
+    if run is None or report.when != "call":
+        return
+    if not report.passed:
+        run.failed = True
+        return
+    item.cell.outputs = list(getattr(item, "test_outputs", None) or [])
+    item.cell.execution_count = item.cell_num + 1
+    run.passed += 1
+    if run.passed == run.total and not run.failed:
+        _save_executed(item.parent, item.config.stash[EXECUTED])
+
+
+def _save_executed(notebook, folder: Path) -> None:
+    import nbformat
+
+    try:
+        nbformat.validate(notebook.nb)
+    except nbformat.ValidationError:
+        return  # the website's test executes this one itself
+    nbformat.write(notebook.nb, folder / Path(str(notebook.fspath)).name)
+
+
+# --------------------------------------------------------------------------- command lines
+
+#: The package's command lines: ``python -m MODULE`` -> the function it runs.
+COMMANDS = {
+    "helpers.reduce": "helpers.reduce.cli:main",
+    "helpers.render": "helpers.render:main",
+    "helpers.sample": "helpers.sample:main",
+    "helpers.rangeserver": "helpers.rangeserver:main",
+}
+
+
+def run_cli(module: str, *args, process: bool = False, cwd: str | os.PathLike | None = None,
+            env: dict[str, str] | None = None,
+            timeout: float = 600) -> subprocess.CompletedProcess:  # fmt: skip
+    """Run ``python -m module args`` and return what it did (``returncode``, ``stdout``,
+    ``stderr``; text).
+
+    By default the command's ``main`` runs in this process with its output captured (no
+    interpreter to start: a second less per run). ``process=True`` starts a new Python,
+    for what only a process shows: signals, the interpreter's exit, a crash, a command that
+    configures logging (``--debug``), a hang (``timeout``). ``env`` replaces the environment
+    for a new process and is added to it in this one.
+    """
+    argv = [str(a) for a in args]
+    if process or module not in COMMANDS:
+        full_env = None if env is None else {**os.environ, **env}
+        return subprocess.run([sys.executable, "-m", module, *argv], capture_output=True,
+                              text=True, cwd=cwd, env=full_env, timeout=timeout)  # fmt: skip
+    where, name = COMMANDS[module].split(":")
+    main: Callable = getattr(importlib.import_module(where), name)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.ExitStack() as stack:
+        if cwd is not None:
+            stack.enter_context(contextlib.chdir(cwd))
+        if env:
+            stack.enter_context(_environment(env))
+        stack.enter_context(contextlib.redirect_stdout(out))
+        stack.enter_context(contextlib.redirect_stderr(err))
+        try:
+            code = main(argv)
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) or done.code is None else 1
+    return subprocess.CompletedProcess([module, *argv], code or 0, out.getvalue(),
+                                       err.getvalue())  # fmt: skip
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]):
+    before = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture()
+def cli() -> Callable[..., subprocess.CompletedProcess]:
+    """The command-line runner, :func:`run_cli`: ``cli("helpers.sample", "--out", ...)``."""
+    return run_cli
+
+
+@pytest.fixture()
+def reduce_cli() -> Callable[..., subprocess.CompletedProcess]:
+    """:func:`run_cli` of ``helpers.reduce``: ``reduce_cli(folder, "-o", out, "-q")``."""
+    return functools.partial(run_cli, "helpers.reduce")
 
 
 @pytest.fixture(scope="session")

@@ -205,6 +205,7 @@ def readme_pieces(settings: Settings, staged: set[str]) -> dict[str, str]:
     texts = {}
     for name, piece in README_PIECES.items():
         text = (REPO_ROOT / piece.source).read_text(encoding="utf-8")
+        found: str | None
         if piece.heading is None:
             found = mdsections.preamble(text)
         else:

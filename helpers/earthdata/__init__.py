@@ -1,9 +1,9 @@
 """Real ATL06 granules from NASA: releases, credentials, search, order, download, reuse.
 
-The real path of :mod:`helpers.access`, in five modules, each with one concern:
+The real path of :mod:`helpers.access`, in four modules, each with one concern (the
+credentials and the login are :mod:`helpers.credentials`', shared with the reducer):
 
-- :mod:`helpers.earthdata.errors`      :class:`DataSourceError` and every message it carries
-- :mod:`helpers.earthdata.credentials` where Earthdata credentials come from; the login
+- :mod:`helpers.earthdata.errors`      every message a :class:`DataSourceError` carries
 - :mod:`helpers.earthdata.search`      which releases CMR offers; the icepyx query
 - :mod:`helpers.earthdata.order`       the Harmony order, waited for, downloaded and checked
 - :mod:`helpers.earthdata.manifest`    what was downloaded for which query, for reuse
@@ -12,13 +12,13 @@ Everything that needs the network imports icepyx, earthaccess or harmony-py insi
 function, so importing this package is fast and works offline.
 """
 
-from helpers.earthdata.credentials import (
+from helpers.credentials import (
+    EARTHDATA_LOGIN_HOST,
     earthdata_credentials,
     earthdata_login,
     netrc_path,
     require_credentials,
 )
-from helpers.earthdata.errors import EARTHDATA_LOGIN_HOST, DataSourceError
 from helpers.earthdata.manifest import (
     Download,
     downloaded_granules,
@@ -28,6 +28,7 @@ from helpers.earthdata.manifest import (
 )
 from helpers.earthdata.order import download_earthdata, real_granules
 from helpers.earthdata.search import available_releases, earthdata_query, resolve_release
+from helpers.errors import DataSourceError
 
 __all__ = [
     "EARTHDATA_LOGIN_HOST",

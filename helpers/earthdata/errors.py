@@ -1,68 +1,35 @@
 """One error for every way the real data path can fail, each saying what happened and what to do.
 
 Every failure of the real path (search, login, order, download) becomes a
-:class:`DataSourceError` built by one of the functions below, so the wording lives in one
-place. A message never holds a password, a token or a server's reply to a login.
+:class:`~helpers.errors.DataSourceError` built by one of the functions below (those of the
+login live in :mod:`helpers.credentials`, shared with the reducer, and are named here too),
+so the wording lives in one place. A message never holds a password, a token or a server's
+reply to a login.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from helpers.config import DATA_SOURCE_ENV, VERSION_ENV
+from helpers.config import VERSION_ENV
+from helpers.credentials import (  # the login's messages, shared with the reducer's URLs
+    EARTHDATA_LOGIN_HOST,
+    login_refused,
+    netrc_unreadable,
+    no_credentials,
+    no_network,
+)
+from helpers.errors import DataSourceError, shorten
 
-#: Where NASA Earthdata accounts are made and checked (also the ``~/.netrc`` machine name).
-EARTHDATA_LOGIN_HOST = "urs.earthdata.nasa.gov"
+__all__ = [
+    "EARTHDATA_LOGIN_HOST", "DataSourceError", "login_refused", "netrc_unreadable",
+    "no_credentials", "no_granules", "no_network", "order_failed", "order_paused",
+    "partial_download", "search_refused", "unknown_release",
+]  # fmt: skip
 #: Harmony's page for one order, followed by the job ID.
 HARMONY_JOB_PAGE = "https://harmony.earthdata.nasa.gov/workflow-ui/"
 #: Harmony holds orders above this many granules in "preview" until they are resumed.
 HARMONY_PREVIEW_LIMIT = 300
-
-
-class DataSourceError(RuntimeError):
-    """Real data cannot be had; the message says what happened and what to do, in one line.
-
-    Parameters
-    ----------
-    what : str
-        What happened, as a sentence.
-    fix : str
-        What to do about it, as a lower-case imperative clause (no final full stop).
-
-    Examples
-    --------
-    >>> err = DataSourceError("Cannot reach NASA's CMR (no network?).", "connect and run again")
-    >>> str(err).startswith("Cannot reach NASA's CMR (no network?). To fix: connect")
-    True
-    """
-
-    def __init__(self, what: str, fix: str):
-        self.what = what
-        self.fix = fix
-        super().__init__(
-            f"{what} To fix: {fix}. Or use the embedded sample: set DATA_SOURCE = 'sample' "
-            f"(or {DATA_SOURCE_ENV}=sample)."
-        )
-
-    def fallback_message(self) -> str:
-        """The one line a notebook prints when it carries on with the embedded sample."""
-        return (
-            f"Real data not used: {self.what} Continuing with the embedded synthetic sample; "
-            f"for real data, {self.fix}."
-        )
-
-
-def one_line(text: object, limit: int = 200) -> str:
-    """``text`` as one line of at most ``limit`` characters (for messages quoting a service)."""
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def no_network(service: str) -> DataSourceError:
-    """A service could not be reached at all (no network, DNS failure, timeout)."""
-    return DataSourceError(
-        f"Cannot reach {service} (no network?).", "connect to the internet and run this again"
-    )
 
 
 def unknown_release(product: str, release: str, releases: Sequence[str]) -> DataSourceError:
@@ -94,40 +61,14 @@ def no_granules(product: str, release: str, bbox, dates) -> DataSourceError:
 def search_refused(detail: str) -> DataSourceError:
     """CMR answered the search with an error (a malformed area or dates, an outage)."""
     return DataSourceError(
-        f"NASA's CMR rejected the search ({one_line(detail)}).",
+        f"NASA's CMR rejected the search ({shorten(detail)}).",
         "check the area ([W, S, E, N] in degrees) and the dates (YYYY-MM-DD), then run again",
-    )
-
-
-def no_credentials(netrc: str) -> DataSourceError:
-    """Neither the environment nor the netrc file holds Earthdata credentials."""
-    return DataSourceError(
-        "No NASA Earthdata credentials found: neither EARTHDATA_USERNAME and "
-        f"EARTHDATA_PASSWORD in the environment nor a {EARTHDATA_LOGIN_HOST} entry in {netrc}.",
-        "set both environment variables before starting Jupyter, or add the line 'machine "
-        f"{EARTHDATA_LOGIN_HOST} login USER password PASS' to {netrc} and run chmod 600 {netrc} "
-        f"(free accounts at https://{EARTHDATA_LOGIN_HOST})",
-    )
-
-
-def netrc_unreadable(netrc: str, reason: str, fix: str) -> DataSourceError:
-    """The netrc file exists but cannot be used (permissions, owner, syntax)."""
-    return DataSourceError(f"{netrc} cannot be used: {reason}.", fix)
-
-
-def login_refused(source: str, service: str = "NASA Earthdata Login") -> DataSourceError:
-    """Earthdata Login (or Harmony, through it) said no to the credentials; the server's
-    reply is not repeated."""
-    return DataSourceError(
-        f"{service} refused the credentials from {source}.",
-        f"check the user name and password by logging in at https://{EARTHDATA_LOGIN_HOST}, "
-        "correct them where they are set, and run this again",
     )
 
 
 def order_failed(job: str, status: str, detail: str = "") -> DataSourceError:
     """Harmony could not process the order (failed, canceled, finished with errors)."""
-    said = f": {one_line(detail)}" if detail else ""
+    said = f": {shorten(detail)}" if detail else ""
     return DataSourceError(
         f"NASA Harmony could not complete order {job} (status {status}{said}); nothing was "
         "downloaded.",

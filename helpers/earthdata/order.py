@@ -20,13 +20,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from helpers.config import PIG_BBOX, PIG_DATES, PRODUCT, pinned_version
+from helpers.credentials import earthdata_login, require_credentials, source_label
 from helpers.earthdata import errors
-from helpers.earthdata.credentials import (
-    ENVIRONMENT,
-    earthdata_login,
-    netrc_label,
-    require_credentials,
-)
 from helpers.earthdata.manifest import earthdata_folder, find_download, query_folder, write_manifest
 from helpers.earthdata.search import earthdata_query
 
@@ -118,7 +113,7 @@ def download_earthdata(query, folder: str | os.PathLike | None = None) -> list[P
     target = query_folder(earthdata_folder(folder), query.product, release, bbox, dates)
     target.mkdir(parents=True, exist_ok=True)
     found = len(query.avail_granules(ids=True)[0])
-    source = _credentials_label(where)
+    source = source_label(where)
     with contextlib.chdir(target):  # icepyx writes .order_restart into the working directory
         with _harmony_errors("(not placed)", source):
             job = query.order_granules().job_id()
@@ -131,12 +126,6 @@ def download_earthdata(query, folder: str | os.PathLike | None = None) -> list[P
     if len(files) < found:
         raise errors.partial_download(job, len(files), found, str(target), bad)
     return write_manifest(target, query.product, release, bbox, dates, files, [job]).paths
-
-
-def _credentials_label(where: str) -> str:
-    if where == ENVIRONMENT:
-        return "the environment (EARTHDATA_USERNAME, EARTHDATA_PASSWORD)"
-    return netrc_label()
 
 
 @contextlib.contextmanager

@@ -15,7 +15,7 @@ overwrite, and a run killed half-way leaves nothing a re-run would take for fini
 Inputs are paths, URLs (``https://``, ``s3://``: read by byte ranges, only what the box
 needs, never downloaded whole) or open file objects such as ``earthaccess.open()`` gives.
 
-The package in ten modules:
+The package by concern, from the lowest layer up:
 
 - :mod:`helpers.reduce.variables` what an output holds (names, sources, dtypes)
 - :mod:`helpers.reduce.reading`   reading a beam by HDF5 chunk: whole, or only what a box needs
@@ -23,26 +23,31 @@ The package in ten modules:
   file name
 - :mod:`helpers.reduce.transport` byte ranges of one remote file (HTTP, S3, fsspec): timeouts,
   retries, checked answers, the file's version pinned, h5py's lock respected
+- :mod:`helpers.reduce.remote`    reading over the network by byte ranges, cached for HDF5
+- :mod:`helpers.reduce.options`   what a caller asks: :class:`ReduceOptions`, what records keep
+- :mod:`helpers.reduce.result`    what the reducer answers: :class:`GranuleResult` and its status
+- :mod:`helpers.reduce.outputs`   writing outputs atomically, and the "finished" records
 - :mod:`helpers.reduce.sources`   what is read: a path, a URL or a file object; its name,
   identity and credentials
-- :mod:`helpers.reduce.remote`    reading over the network by byte ranges, cached for HDF5
-- :mod:`helpers.reduce.granule`   one granule: open, check, read, filter, derive
-- :mod:`helpers.reduce.outputs`   writing outputs atomically, and the "finished" records
+- :mod:`helpers.reduce.atl06file` opening and checking an ATL06 file: its metadata as a typed
+  record, its beams
+- :mod:`helpers.reduce.strategy`  how the beams are read: by box, prefetched, read ahead
+- :mod:`helpers.reduce.beam`      the science of one beam: filters and derived variables
+- :mod:`helpers.reduce.policy`    skip, refuse, reduce or replace; failure records
+- :mod:`helpers.reduce.granule`   one granule, input to outputs: the steps above in order
 - :mod:`helpers.reduce.run`       many granules: inputs, joblib or Dask, the run summary
 - :mod:`helpers.reduce.cli`       the command line
 """
 
+from helpers.errors import GranuleError
+from helpers.reduce.beam import reduce_beam
 from helpers.reduce.cli import main
-from helpers.reduce.granule import (
-    GranuleError,
-    GranuleResult,
-    ReduceOptions,
-    read_beam,
-    reduce_beam,
-    reduce_granule,
-)
+from helpers.reduce.granule import reduce_granule
+from helpers.reduce.options import ReduceOptions
 from helpers.reduce.outputs import RECORDS, is_finished
+from helpers.reduce.result import GranuleResult
 from helpers.reduce.run import RunSummary, find_inputs, reduce_granules
+from helpers.reduce.strategy import read_beam
 from helpers.reduce.variables import (
     ABSENT_VALUES,
     COPIED_VARIABLES,

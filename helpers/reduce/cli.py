@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from helpers.bbox import BBox
+from helpers.errors import debug_logging
 from helpers.fileio import PARTIAL_SUFFIX
-from helpers.reduce.granule import ReduceOptions
-from helpers.reduce.run import reduce_granules
+from helpers.reduce.options import ReduceOptions
+from helpers.reduce.outputs import RECORDS
+from helpers.reduce.policy import FAILURES, failure_path
+from helpers.reduce.run import RunSummary, reduce_granules
+from helpers.reduce.sources import source_name
 from helpers.reduce.transport import ATTEMPTS, DEFAULT_TIMEOUT_S
 
 
@@ -101,8 +106,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--force", action="store_true", help="allow writing into a folder that holds input granules"
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_verbosity(parser)
     return parser  # fmt: skip
+
+
+def _add_verbosity(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--debug", action="store_true",
+                        help="print the package's log, with the traceback of every error "
+                        "nobody expected (always kept in OUTDIR/.reduced/failures/)")
 
 
 def _add_timeout(parser: argparse.ArgumentParser) -> None:
@@ -136,6 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.debug:
+        debug_logging()
     try:
         bbox = BBox.from_sequence(args.bbox) if args.bbox else None
         options = ReduceOptions(bbox=bbox, fmt=args.format, overwrite=args.overwrite,
@@ -152,4 +166,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.exit(130, f"interrupted: unfinished granules carry no record; re-run to finish "
                          f"(temporary *{PARTIAL_SUFFIX} files are ignored)\n")  # fmt: skip
     print(summary.report())
+    traced = unexpected_failures(args.outdir, summary)
+    if traced and not args.debug:
+        print(f"{traced} of the failures were errors nobody expected (a bug?): their tracebacks "
+              f"are in {Path(args.outdir) / RECORDS / FAILURES}/ (or run again with --debug)")
     return 1 if summary.failed else 0
+
+
+def unexpected_failures(outdir: Path, summary: RunSummary) -> int:
+    """How many failed granules left a traceback in their failure record."""
+    count = 0
+    for result in summary.failed:
+        stem = source_name(result.source).removesuffix(".h5")
+        try:
+            record = json.loads(failure_path(outdir, stem).read_text()) if stem else {}
+        except (OSError, ValueError):
+            continue
+        count += bool(record.get("traceback"))
+    return count

@@ -41,6 +41,7 @@ import h5py
 import numpy as np
 
 from helpers.bbox import BBox
+from helpers.errors import LayoutError
 from helpers.reduce.variables import (
     ABSENT_VALUES,
     COPIED_VARIABLES,
@@ -65,10 +66,6 @@ DEFAULT_CHUNK = 10_000
 MIN_CHUNK_LEN = 1024
 
 Range = tuple[int, int]
-
-
-class LayoutError(ValueError):
-    """A granule whose datasets cannot be read as ATL06; the message says what is wrong."""
 
 
 class NotMonotonic(Exception):
@@ -240,7 +237,7 @@ def _search(column: Column, value: float, side: str, sign: int, first: int) -> i
             values[-1] <= after
         ):  # out of order, or NaN (which no comparison holds for)
             raise NotMonotonic(f"{column.name}: chunk {k} is out of order or holds NaN")
-        inside = int(np.searchsorted(values, value, side))
+        inside = int(np.searchsorted(values, value, side="left" if side == "left" else "right"))
         base = k * column.chunk_len
         if 0 < inside < values.size:
             return base + inside

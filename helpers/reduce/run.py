@@ -22,15 +22,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from helpers.errors import one_line
 from helpers.fileio import prove_writable, remove_partials
-from helpers.reduce.granule import (
-    GranuleResult,
-    ReduceOptions,
-    one_line,
-    record_options,
-    reduce_granule,
-)
+from helpers.reduce.granule import reduce_granule
+from helpers.reduce.options import ReduceOptions, record_options
 from helpers.reduce.outputs import folder_records
+from helpers.reduce.result import GranuleResult
 from helpers.reduce.sources import is_file_object, is_url, source_label, source_name
 from helpers.workers import InterruptGuard, init_worker, worker_count
 

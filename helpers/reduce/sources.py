@@ -37,13 +37,14 @@ the rest of the read (:mod:`helpers.reduce.transport`).
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import posixpath
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from helpers.credentials import logged_in_earthaccess
+from helpers.errors import CredentialsError, DataSourceError, InvalidUrl, SourceError
 from helpers.reduce.outputs import input_identity
 from helpers.reduce.remote import BLOCK_SIZE, RangeReader
 from helpers.reduce.transport import (
@@ -51,13 +52,10 @@ from helpers.reduce.transport import (
     FsspecTransport,
     HttpTransport,
     S3Transport,
-    SourceError,
     Transport,
-    describe,
     hide_in_logs,
 )
 from helpers.reduce.urls import (
-    InvalidUrl,
     censor,
     is_url,
     parse_url,
@@ -133,45 +131,28 @@ def source_label(item: Any) -> str:
 # --------------------------------------------------------------------------- credentials
 
 
-def earthdata_strategy() -> str | None:
-    """Where an Earthdata login would take its credentials from (earthaccess's strategy
-    name), or None: ``"environment"`` (a token, or a user name and password), ``"netrc"``
-    (a netrc file exists: ``$NETRC`` or ``~/.netrc``). Never reads the secrets."""
-    env = os.environ
-    if env.get("EARTHDATA_TOKEN") or (env.get("EARTHDATA_USERNAME") and
-                                      env.get("EARTHDATA_PASSWORD")):  # fmt: skip
-        return "environment"
-    netrc = Path(env["NETRC"]) if env.get("NETRC") else Path.home() / ".netrc"
-    return "netrc" if netrc.is_file() else None
-
-
 def _earthaccess(label: str):
-    """The earthaccess module, logged in (now if need be, never interactively)."""
-    import earthaccess
+    """The earthaccess module, logged in (an earlier login, else now from the environment or
+    a netrc file, never interactively: :func:`helpers.credentials.logged_in_earthaccess`).
 
-    if earthaccess.__auth__.authenticated and earthaccess.__store__ is not None:
-        return earthaccess
-    strategy = earthdata_strategy()
-    if strategy is None:
+    Raises
+    ------
+    SourceError
+        No usable credentials, no network, or the login refused (one line naming the URL).
+    """
+    try:
+        return logged_in_earthaccess()
+    except CredentialsError as err:  # none at all, or a netrc file that cannot be used
+        if "No NASA Earthdata credentials" not in err.what:
+            raise SourceError(f"cannot open {label}: NASA Earthdata needs a login, and "
+                              f"{err.what} To fix: {err.fix}") from err  # fmt: skip
         raise SourceError(
             f"cannot open {label}: NASA Earthdata needs a login: set EARTHDATA_USERNAME and "
             "EARTHDATA_PASSWORD (or EARTHDATA_TOKEN), or add the Earthdata login to ~/.netrc, "
             "or call earthaccess.login() first"
-        )
-    logger = logging.getLogger("earthaccess")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL + 1)  # it would log the server's reply to a login
-    try:
-        auth = earthaccess.login(strategy=strategy)
-    except Exception as err:  # no network, refused, a netrc without the entry...
-        raise SourceError(f"cannot open {label}: Earthdata login with the credentials of the "
-                          f"{strategy} failed: {describe(err)}") from None  # fmt: skip
-    finally:
-        logger.setLevel(level)
-    if not auth.authenticated or earthaccess.__store__ is None:
-        raise SourceError(f"cannot open {label}: NASA Earthdata refused the login with the "
-                          f"credentials of the {strategy}")  # fmt: skip
-    return earthaccess
+        ) from err
+    except DataSourceError as err:  # no network, or the credentials refused
+        raise SourceError(f"cannot open {label}: {err.what}") from err
 
 
 def transport_for(url: str, timeout: float = DEFAULT_TIMEOUT_S) -> Transport:
@@ -283,10 +264,12 @@ class RemoteSource(Source):
     @contextlib.contextmanager
     def opened(self) -> Iterator[RangeReader]:
         facts = self._open()
-        self.reader = RangeReader(self.transport, facts.size, facts.head)
+        transport = self.transport
+        assert transport is not None  # made by _open
+        self.reader = RangeReader(transport, facts.size, facts.head)
         try:
             yield self.reader
-            self.transport.verify()
+            transport.verify()
         finally:
             self.reader.close()
             self.reader = None
@@ -302,7 +285,8 @@ class UrlSource(RemoteSource):
         hide_in_logs(self._secrets)
 
     def censor(self, text: str) -> str:
-        return censor(scrub(text), self._secrets)
+        # The known secrets first, while the URL is whole in the text; then any URL left.
+        return scrub(censor(text, self._secrets))
 
     def check_name(self) -> None:
         try:
@@ -328,6 +312,7 @@ class FileObjectSource(RemoteSource):
         return scrub(text)
 
     def _transport(self) -> Transport:
+        assert self._remote is not None  # only fsspec files are read by byte ranges
         fs, path = self._remote
         details = getattr(self.item, "details", None)
         facts = details if isinstance(details, dict) else None
@@ -336,7 +321,7 @@ class FileObjectSource(RemoteSource):
     def identity(self, head: bool = True) -> dict:
         if self._remote is not None:
             return super().identity(head)
-        identity = {"path": self.label, "name": self.name}
+        identity: dict[str, str | int] = {"path": self.label, "name": self.name}
         try:
             stat = os.fstat(self.item.fileno())
         except (AttributeError, OSError, ValueError):  # io.BytesIO and the like

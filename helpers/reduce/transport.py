@@ -46,6 +46,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from helpers.errors import SourceError
 from helpers.reduce.urls import censor, parse_url, scrub
 
 #: Seconds to wait for a connection, or for the next bytes of an answer, before a retry.
@@ -62,10 +63,6 @@ PARALLEL_FETCHES = 8
 MAX_REDIRECTS = 10
 
 _CONTENT_RANGE = re.compile(r"^bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)$")
-
-
-class SourceError(Exception):
-    """A remote granule that cannot be opened or read; the message is one line, redacted."""
 
 
 class _Transient(Exception):
@@ -536,11 +533,11 @@ class S3Transport(Transport):
             version = str(answer.get("ETag") or "").strip('"')
             if self.version and version and version != self.version:
                 raise _Changed(f"ETag {self.version} when opened, {version} now")
-            span = parse_content_range(answer.get("ContentRange"))
-            if span[0] is None or span[2] is None:
+            got, end, total = parse_content_range(answer.get("ContentRange"))
+            if got is None or end is None or total is None:
                 raise SourceError(f"cannot read {self.label}: no Content-Range in the answer")
-            size = self._check_span(span, start, stop)  # type: ignore[arg-type]
-            data = _read_s3_body(body, span[1] - span[0], self.timeout)
+            size = self._check_span((got, end, total), start, stop)
+            data = _read_s3_body(body, end - got, self.timeout)
         finally:
             body.close()
         with self._counts:

@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from helpers.errors import InvalidUrl
+
 #: How a URL that cannot be parsed unambiguously is named (nothing of it is shown).
 INVALID = "(invalid URL)"
 
@@ -31,10 +33,6 @@ _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>()\[\]]+")
 _UNSAFE_NAME = re.compile(r"[/\\\x00-\x1f\x7f]")
 _ENCODE_HINT = ("percent-encode a '/', '?', '#' or '@' in a user name or password: "
                 "%2F, %3F, %23, %40")  # fmt: skip
-
-
-class InvalidUrl(ValueError):
-    """A URL that cannot be read safely; the message is one line and shows no secret."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +91,7 @@ def parse_url(url: str) -> UrlParts:
     >>> parse_url("http://user:pa/ss@host/x.h5")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    helpers.reduce.urls.InvalidUrl: http://(invalid URL): not a valid URL (percent-encode ...)
+    helpers.errors.InvalidUrl: http://(invalid URL): not a valid URL (percent-encode ...)
     """
     match = _SCHEME.match(url) if isinstance(url, str) else None
     if match is None:
@@ -169,7 +167,7 @@ def url_file_name(url: str) -> str:
     >>> url_file_name("http://host/d/..%2F..%2FX.h5")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    helpers.reduce.urls.InvalidUrl: http://host/d/..%2F..%2FX.h5: its file name, '../../X.h5' ...
+    helpers.errors.InvalidUrl: http://host/d/..%2F..%2FX.h5: its file name, '../../X.h5' ...
     """
     parts = parse_url(url)
     name = unquote(parts.path.rsplit("/", 1)[-1])

@@ -75,7 +75,7 @@ class SegmentVariable:
     units: str
     long_name: str
     content_type: str
-    fill: float | int | None = None
+    fill: float | int | np.floating | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -454,7 +454,7 @@ def _write_orbit_info(f: h5py.File, plan: GranulePlan) -> None:
     })  # fmt: skip
     times = {"units": DELTA_TIME_UNITS, "standard_name": "time"}
     per_node = {"coordinates": "crossing_time"}
-    flags = {
+    flags: dict[str, Any] = {
         "flag_values": np.array([0, 1, 2], dtype=np.int8),
         "flag_meanings": "backward forward transition",
         "valid_min": np.int8(0),

@@ -135,8 +135,8 @@ def region_span(region: int) -> tuple[float, float]:
     """
     if region not in REGION_LATITUDES:
         raise ValueError(f"granule region {region} is outside 1-14")
-    bounds = [argument_of_latitude(lat, north) for lat, north in _REGION_BOUNDARIES]
-    bounds = np.unwrap(bounds, period=2.0 * np.pi)  # monotonic from 0 to 2 pi
+    angles = [argument_of_latitude(lat, north) for lat, north in _REGION_BOUNDARIES]
+    bounds = np.unwrap(angles, period=2.0 * np.pi)  # monotonic from 0 to 2 pi
     return float(bounds[region - 1]), float(bounds[region])
 
 

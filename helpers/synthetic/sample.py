@@ -33,12 +33,14 @@ import shutil
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from helpers import __version__
 from helpers.bbox import BBox, wrap_longitude
 from helpers.config import PIG_BBOX, PIG_DATES
+from helpers.errors import SampleError
 from helpers.fileio import atomic_path, locked, prove_writable, remove_partials, writer_tag
 from helpers.gpstime import ATLAS_SDP_GPS_EPOCH, utc_to_gps
 from helpers.granules import ASCENDING_REGIONS
@@ -62,10 +64,6 @@ MANIFEST = "sample_manifest.json"
 LOCK = ".sample.lock"
 #: Prefix of the hidden folder a generator writes into before moving granules in.
 STAGING_PREFIX = ".staging-"
-
-
-class SampleError(ValueError):
-    """A request the generator cannot honour; the message says why and what to do."""
 
 
 @dataclass(frozen=True)
@@ -412,7 +410,8 @@ def _config_of_broken_sample(folder: Path, config: SampleConfig) -> SampleConfig
     as it was (an instructor's ``--all-rgts`` sample stays one); else ``config``."""
     try:
         made = json.loads((folder / MANIFEST).read_text()).get("config", {})
-        previous = SampleConfig(**{k: tuple(v) if k == "bbox" else v for k, v in made.items()})
+        fields: dict[str, Any] = {k: tuple(v) if k == "bbox" else v for k, v in made.items()}
+        previous = SampleConfig(**fields)
     except (OSError, ValueError, TypeError, AttributeError):
         return config
     same = (list(previous.bbox), previous.start, previous.end) == (
@@ -513,28 +512,59 @@ def _generate_locked(folder: Path, config: SampleConfig, plans, n_jobs: int,
 def _make_granules(plans, seed: int, folder: Path, n_jobs: int, progress: bool,
                    guard: InterruptGuard) -> list[GranuleSummary]:  # fmt: skip
     """Generate and write every planned granule into ``folder``, in parallel if asked."""
-    from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
     n_workers = worker_count(n_jobs, len(plans))
-    if n_workers == 1:
-        jobs = (make_and_write_granule(plan, seed, folder) for plan in plans)
-    else:
-        jobs = Parallel(n_jobs=n_workers, return_as="generator_unordered",
-                        initializer=init_worker, initargs=(os.getpid(),))(
-            delayed(make_and_write_granule)(plan, seed, folder) for plan in plans
-        )  # fmt: skip
-    bar = tqdm(jobs, total=len(plans), desc="synthetic granules", unit="granule",
+    bar = tqdm(total=len(plans), desc="synthetic granules", unit="granule",
                disable=not progress)  # fmt: skip
-    summaries = []
     try:
-        for summary in bar:
-            summaries.append(summary)
-            guard.check()  # an interrupt that Python swallowed stops the run here
+        if n_workers == 1:
+            done = (make_and_write_granule(plan, seed, folder) for plan in plans)
+            summaries = _collect(done, bar, guard)
+        else:
+            summaries = _in_workers(plans, seed, folder, n_workers, bar, guard)
     finally:
         bar.close()
-        jobs.close()
     return sorted(summaries, key=lambda s: s.path.name)
+
+
+def _collect(done, bar, guard: InterruptGuard) -> list[GranuleSummary]:
+    summaries = []
+    for summary in done:
+        summaries.append(summary)
+        bar.update()
+        guard.check()  # an interrupt that Python swallowed stops the run here
+    return summaries
+
+
+def _in_workers(plans, seed: int, folder: Path, n_workers: int, bar,
+                guard: InterruptGuard) -> list[GranuleSummary]:  # fmt: skip
+    """The granules made by a pool of worker processes of this run's own.
+
+    The pool is always shut down before this returns, waiting for its workers: when one
+    granule fails (a full disk), the others not yet started are cancelled and those running
+    finish, so that no worker is killed in the middle of writing (a worker killed while it
+    holds one of the pool's locks leaves semaphores behind, which loky's resource tracker
+    then reports after our one-line error). Ctrl-C stops the workers at once.
+    """
+    from concurrent.futures import as_completed
+
+    from joblib.externals.loky import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(max_workers=n_workers, initializer=init_worker,
+                               initargs=(os.getpid(),))  # fmt: skip
+    futures = [pool.submit(make_and_write_granule, plan, seed, folder) for plan in plans]
+    try:
+        return _collect((f.result() for f in as_completed(futures)), bar, guard)
+    except KeyboardInterrupt:
+        pool.shutdown(wait=True, kill_workers=True)
+        raise
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 def _swap_in(folder: Path, staging: Path, config: SampleConfig,

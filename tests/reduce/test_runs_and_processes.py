@@ -1,12 +1,15 @@
-"""Issue #15, processes: no hang, no runaway workers, no swallowed Ctrl-C, no orphans.
+"""Many granules in processes: no hang, no runaway workers, no swallowed Ctrl-C, no orphans.
 
-Items 12 (a scheduler address that is not one), 13 (``-n 1000``), 14 (Ctrl-C) and
-15 (the parent killed).
+A scheduler address that is not one fails fast; ``-n 1000`` starts no more workers than
+CPUs; Ctrl-C stops the run (even when a finalizer swallows it) and leaves no worker; the
+parent killed takes its workers with it. On Dask (a cluster's address, relative inputs, a
+connected client) the outputs are those of joblib.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,15 +17,13 @@ import sys
 import threading
 import time
 
+import h5py
+import numpy as np
 import pytest
-from attack_support import alive, descendants, kill_all, linked_copies, output_of, run_module
+from processes import alive, descendants, kill_all, linked_copies, output_of
 
-from helpers.reduce import RECORDS, reduce_granules
+from helpers.reduce import OUTPUT_VARIABLES, RECORDS, reduce_granules
 from helpers.workers import available_cpus, worker_count
-
-
-def reduce_cli(*args, **kwargs):
-    return run_module("helpers.reduce", *args, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,7 @@ def silent_server():
         conn.close()
 
 
-def test_a_closed_scheduler_port_fails_fast_in_one_line(small_sample, tmp_path):  # item 12
+def test_a_closed_scheduler_port_fails_fast_in_one_line(small_sample, tmp_path, reduce_cli):
     started = time.monotonic()
     result = reduce_cli(small_sample, "-o", tmp_path / "out", "--scheduler",
                         f"tcp://127.0.0.1:{_closed_port()}", "-q")  # fmt: skip
@@ -72,7 +73,7 @@ def test_a_closed_scheduler_port_fails_fast_in_one_line(small_sample, tmp_path):
 
 
 def test_a_port_that_is_not_a_scheduler_times_out(small_sample, tmp_path, silent_server):
-    # item 12
+
     started = time.monotonic()
     with pytest.raises(ValueError, match="no Dask scheduler answered") as err:
         reduce_granules([small_sample], tmp_path / "out", scheduler=silent_server,
@@ -81,7 +82,7 @@ def test_a_port_that_is_not_a_scheduler_times_out(small_sample, tmp_path, silent
     assert "\n" not in str(err.value) and silent_server in str(err.value)
 
 
-def test_worker_count_is_capped_by_the_cpus_and_the_work():  # item 13
+def test_worker_count_is_capped_by_the_cpus_and_the_work():
     cpus = available_cpus()
     assert cpus == len(os.sched_getaffinity(0))
     assert worker_count(1000, 6) == min(6, cpus)
@@ -89,7 +90,7 @@ def test_worker_count_is_capped_by_the_cpus_and_the_work():  # item 13
     assert worker_count(1, 100) == 1
 
 
-def test_a_thousand_jobs_start_no_more_workers_than_cpus(many_granules, tmp_path):  # item 13
+def test_a_thousand_jobs_start_no_more_workers_than_cpus(many_granules, tmp_path):
     twelve = sorted(many_granules.glob("ATL06_*.h5"))[:12]
     proc = subprocess.Popen([sys.executable, "-m", "helpers.reduce", *map(str, twelve), "-o",
                              str(tmp_path / "out"), "-n", "1000", "-q"],
@@ -148,7 +149,7 @@ def _interrupt_when(path, out, jobs, finished, signo=signal.SIGINT):
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_ctrl_c_stops_the_run_with_a_nonzero_exit_and_no_orphans(many_granules, tmp_path, jobs):
-    # item 14 (the swallowed-interrupt case is tested deterministically below)
+    # (the swallowed-interrupt case is tested deterministically below)
     for trial, finished in enumerate((1, 20)):
         out = tmp_path / f"out{trial}"
         rc, stdout, stderr, below = _interrupt_when(many_granules, out, jobs, finished)
@@ -164,7 +165,7 @@ def test_ctrl_c_stops_the_run_with_a_nonzero_exit_and_no_orphans(many_granules, 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_an_interrupt_swallowed_by_a_finalizer_still_stops_the_run(small_sample, tmp_path):
-    # item 14: Python ignores an exception raised inside __del__ or a weakref callback (it
+    # Python ignores an exception raised inside __del__ or a weakref callback (it
     # prints "Exception ignored in ..."); a Ctrl-C that lands there must not be lost.
     class InterruptedWhileFinalizing:
         def __del__(self):
@@ -178,7 +179,7 @@ def test_an_interrupt_swallowed_by_a_finalizer_still_stops_the_run(small_sample,
         reduce_granules(files, tmp_path, progress=False, echo=echo)
 
 
-def test_killing_the_parent_leaves_no_worker_behind(many_granules, tmp_path):  # item 15
+def test_killing_the_parent_leaves_no_worker_behind(many_granules, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "helpers.reduce", str(many_granules), "-o",
                              str(tmp_path / "out"), "-n", "2", "-q"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
@@ -198,3 +199,59 @@ def test_killing_the_parent_leaves_no_worker_behind(many_granules, tmp_path):  #
     left = alive(below)
     kill_all(below)
     assert not left, f"{len(left)} processes outlived their killed parent"
+
+
+# --------------------------------------------------------------------------- Dask
+
+
+def _snapshot(folder):
+    return {p.name: {k: h5py.File(p)[k][()] for k in OUTPUT_VARIABLES}
+            for p in sorted(folder.glob("*.h5"))}  # fmt: skip
+
+
+def test_dask_cluster_gives_the_same_outputs(small_sample, tmp_path, reduce_cli):
+    from distributed import LocalCluster
+
+    local = tmp_path / "joblib"
+    reduce_granules([small_sample], local, n_jobs=2, progress=False)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:  # fmt: skip
+        remote = tmp_path / "dask"
+        summary = reduce_granules([small_sample], remote, scheduler=cluster.scheduler_address,
+                                  progress=False)  # fmt: skip
+        assert summary.count("done") == len(list(small_sample.glob("ATL06_*.h5")))
+        cli = reduce_cli(small_sample, "-o", tmp_path / "dask_cli", "--scheduler",
+                      cluster.scheduler_address, "-q")  # fmt: skip
+        assert cli.returncode == 0, cli.stderr
+    for folder in (remote, tmp_path / "dask_cli"):
+        got, want = _snapshot(folder), _snapshot(local)
+        assert got.keys() == want.keys()
+        for name in want:
+            np.testing.assert_array_equal(got[name]["h_li"], want[name]["h_li"])
+            np.testing.assert_array_equal(got[name]["t_year"], want[name]["t_year"])
+
+
+def test_relative_inputs_work_on_a_dask_cluster(small_sample, tmp_path, reduce_cli):
+    from distributed import LocalCluster
+
+    work = tmp_path / "work"
+    shutil.copytree(small_sample, work / "in")
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:  # fmt: skip
+        # The workers' working directory is this test's, not the command's.
+        result = reduce_cli("in", "-o", "out", "--scheduler", cluster.scheduler_address, "-q",
+                            cwd=work)  # fmt: skip
+    assert result.returncode == 0, output_of(result)
+    n = len(list((work / "in").glob("ATL06_*.h5")))
+    assert f"{n} granules: {n} done" in result.stdout
+
+
+def test_a_connected_client_works_as_the_scheduler(small_sample, tmp_path):
+    from distributed import Client, LocalCluster
+
+    files = sorted(small_sample.glob("ATL06_*.h5"))[:2]
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster, Client(cluster) as client:  # fmt: skip
+        summary = reduce_granules(files, tmp_path, scheduler=client, progress=False)
+        assert summary.count("done") == 2
+        assert client.status == "running"  # a client we were given is left open

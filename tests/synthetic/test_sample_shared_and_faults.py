@@ -1,8 +1,9 @@
-"""Issue #15, the shared sample: never deleted by a reader, generated once, full disks named.
+"""One sample shared by many: never deleted by a reader, generated once, full disks named.
 
-Items 3 (a sample made with other options), 4 (a generator racing another, and readers
-during a regeneration), 9 (a full disk), 16 (many attendees, one empty folder) and 21
-(``--jobs 0``, an area no track crosses).
+A sample made with other options is used, not replaced; a generator that waited for another
+does not redo its work; readers never miss a file while the sample is regenerated; many
+attendees on one empty folder wait for one generator; a full disk, ``--jobs 0`` or an area
+no track crosses each stop the generator in one line.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 
 import h5py
 import pytest
-from attack_support import output_of, run_module, tmpfs
+from processes import output_of, tmpfs
 
 from helpers import access
 from helpers.synthetic.sample import (
@@ -37,7 +38,7 @@ def inodes(folder):
 
 
 def test_a_reader_uses_a_sample_made_with_other_options_and_never_deletes_it(tmp_path):
-    # item 3: an instructor's sample (here one RGT instead of the default ten)
+    # an instructor's sample (here one RGT instead of the default ten)
     folder = tmp_path / "shared"
     instructors = SampleConfig(bbox=AREA, start=DATES[0], end=DATES[1], rgts=1)
     generate_sample(folder, instructors, n_jobs=1, progress=False)
@@ -58,7 +59,7 @@ def test_a_reader_uses_a_sample_made_with_other_options_and_never_deletes_it(tmp
 
 
 def test_a_generator_that_waited_for_another_does_not_redo_its_work(tmp_path, small_config):
-    # item 4
+
     folder = tmp_path / "s"
     generate_sample(folder, small_config, n_jobs=1, progress=False)
     manifest = (folder / MANIFEST).read_text()
@@ -81,7 +82,7 @@ def test_a_generator_that_waited_for_another_does_not_redo_its_work(tmp_path, sm
 
 
 def test_readers_never_miss_a_file_while_the_sample_is_regenerated(tmp_path, small_config):
-    # item 4: a forced regeneration (same names) while others read the sample
+    # a forced regeneration (same names) while others read the sample
     folder = tmp_path / "s"
     generate_sample(folder, small_config, n_jobs=1, progress=False)
     errors, reads = [], 0
@@ -104,7 +105,7 @@ def test_readers_never_miss_a_file_while_the_sample_is_regenerated(tmp_path, sma
     assert reads > 0 and not list(folder.glob(".*staging*"))
 
 
-def test_attendees_on_one_empty_folder_wait_for_one_generator(tmp_path):  # item 16
+def test_attendees_on_one_empty_folder_wait_for_one_generator(tmp_path):
     folder = tmp_path / "shared"
     code = ("import json, sys; from helpers import access\n"
             f"files = access.find_granules('sample', {AREA!r}, {DATES!r}, folder=sys.argv[1])\n"
@@ -122,9 +123,9 @@ def test_attendees_on_one_empty_folder_wait_for_one_generator(tmp_path):  # item
     assert inodes(folder) == seen[0]
 
 
-def test_a_full_disk_stops_the_generator_with_one_line(tmp_path):  # item 9
+def test_a_full_disk_stops_the_generator_with_one_line(tmp_path, cli):
     with tmpfs(tmp_path / "disk", size="1m") as disk:
-        result = run_module("helpers.sample", "--out", disk / "s", "--rgts", "1",
+        result = cli("helpers.sample", "--out", disk / "s", "--rgts", "1",
                             "--max-granules", "4", "--jobs", "2", "-q")  # fmt: skip
         assert result.returncode == 2, output_of(result)  # not -11 (SIGSEGV)
         lines = result.stderr.strip().splitlines()
@@ -138,8 +139,8 @@ def test_a_full_disk_stops_the_generator_with_one_line(tmp_path):  # item 9
     (["--jobs", "0"], "--jobs must be at least 1"),
     (["--bbox", "0", "89", "10", "90"], "no ICESat-2 pass"),
 ])  # fmt: skip
-def test_impossible_requests_fail_in_one_line(tmp_path, args, words):  # item 21
-    result = run_module("helpers.sample", "--out", tmp_path / "s", *args, "-q")
+def test_impossible_requests_fail_in_one_line(tmp_path, args, words, cli):
+    result = cli("helpers.sample", "--out", tmp_path / "s", *args, "-q")
     assert result.returncode == 2, output_of(result)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and words in lines[0], result.stderr

@@ -32,7 +32,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import nbformat
 import pytest
-from browser_support import BOKEH_FRAMES_JS, blocked_chromium, bokeh_drawn, drawn, poll
+from browser import BOKEH_FRAMES_JS, blocked_chromium, bokeh_drawn, drawn, poll
+from executed import EXECUTED
 
 from helpers.config import REPO_ROOT
 from helpers.devtools import book as builder
@@ -127,13 +128,17 @@ def book_tools() -> None:
 
 
 @pytest.fixture(scope="session")
-def book(tmp_path_factory, book_tools) -> Build:
-    """The website, built once per session with the same command as ``make book``."""
+def book(tmp_path_factory, book_tools, request) -> Build:
+    """The website, built once per session with the same command as ``make book``, from the
+    notebooks nbval executed in this session (conftest's ``EXECUTED``); those it did not run
+    (or that failed) are executed by the build itself, as ``make book`` does."""
     folder = tmp_path_factory.mktemp("book")
     site, cache = folder / "site", folder / "cache"
+    executed = request.config.stash[EXECUTED]
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "helpers.devtools.book", "--out", str(site), "--cache", str(cache)],
+        [sys.executable, "-m", "helpers.devtools.book", "--out", str(site), "--cache", str(cache),
+         "--executed", str(executed)],
         cwd=REPO_ROOT, capture_output=True, text=True, check=False,
     )  # fmt: skip
     return Build(site, cache, done.returncode, done.stdout + done.stderr,

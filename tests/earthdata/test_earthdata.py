@@ -1,5 +1,5 @@
 """The real data path, offline, at the HTTP boundary: real icepyx/earthaccess/harmony-py code
-against NASA's exchanges played from ``tests/earthdata_http.py`` (see its docstring for how).
+against NASA's exchanges played from ``tests/support/earthdata_http.py`` (see its docstring).
 
 Each case checks what a learner would see: the files, or exactly one message saying what
 happened and what to do — and never a password, a token or the login server's reply.
@@ -389,7 +389,7 @@ def test_netrc_named_by_NETRC_is_used_for_the_login(no_credentials, http, tmp_pa
     monkeypatch.setenv("NETRC", str(netrc_file))
     assert access.earthdata_credentials() == "netrc"
     FakeNasa(no_credentials).install(http)
-    from helpers.earthdata.credentials import earthdata_login
+    from helpers.credentials import earthdata_login
 
     assert earthdata_login().authenticated
     netrc_file.chmod(0o640)

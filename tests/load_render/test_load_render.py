@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import h5py
 import numpy as np
 import pandas as pd
@@ -119,17 +116,14 @@ def test_eager_reference_approach_gives_the_same_points(reduced):
     np.testing.assert_allclose(eager["h_li"].to_numpy(), lazy["h_li"].to_numpy())
 
 
-def test_render_command_line(reduced, tmp_path):
+def test_render_command_line(reduced, tmp_path, cli):
     png = tmp_path / "map.png"
-    result = subprocess.run([sys.executable, "-m", "helpers.render", str(reduced),
-                             "--column", "h_li", "--png", str(png)],
-                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    result = cli("helpers.render", reduced, "--column", "h_li", "--png", png)
     assert result.returncode == 0, result.stderr
     n = len(open_reduced(reduced, columns=["x"]))
     assert f"drew {n:,} points" in result.stdout
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    bad = subprocess.run([sys.executable, "-m", "helpers.render", str(tmp_path / "none"),
-                          "--png", str(png)], capture_output=True, text=True)  # fmt: skip
+    bad = cli("helpers.render", tmp_path / "none", "--png", png)
     assert bad.returncode == 2 and "no reduced outputs" in bad.stderr
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from browser_support import BOKEH_FRAMES_JS, CANVAS_JS, blocked_chromium, bokeh_drawn, poll
+from browser import BOKEH_FRAMES_JS, CANVAS_JS, blocked_chromium, bokeh_drawn, poll
 
 from helpers.config import REPO_ROOT
 

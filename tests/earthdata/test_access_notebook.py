@@ -2,7 +2,7 @@
 
 The notebook runs in a real Jupyter kernel (nbclient). A first cell, added to a copy of the
 notebook, sets the environment a learner would have and starts ``responses`` in the kernel
-with the exchanges of ``tests/earthdata_http.py`` (or none at all: no network), so the
+with the exchanges of ``tests/support/earthdata_http.py`` (or none at all: no network), so the
 notebook's own cells run the real icepyx/earthaccess code. Whatever the notebook's cells
 are, the check is the same: no cell fails, exactly one line reports the failing source,
 and the embedded sample's numbers come out as stored.
@@ -21,7 +21,8 @@ from helpers.config import REPO_ROOT
 from helpers.devtools.nbtools import is_checked
 
 NOTEBOOK = REPO_ROOT / "notebooks" / "01-find-and-download.ipynb"
-TESTS = Path(__file__).resolve().parent
+#: Where the kernel finds earthdata_http.
+SUPPORT = Path(__file__).resolve().parents[1] / "support"
 #: Every DataSourceError message carries one of these (raised, or printed as a fallback).
 MARKERS = ("To fix:", "Continuing with the embedded synthetic sample")
 GRANULE = "ATL06_20190110134532_02090210_007_01.h5"
@@ -75,7 +76,7 @@ def run_notebook_1(tmp_path, sample: Path, env: dict, unset=(), install: str = "
         **env,
     }
     unset = ("NETRC", "IS2_VERSION", "EARTHDATA_TOKEN", *unset)
-    setup = SETUP.format(tests=str(TESTS), env=env, unset=list(unset), install=install)
+    setup = SETUP.format(tests=str(SUPPORT), env=env, unset=list(unset), install=install)
     nb.cells.insert(0, nbformat.v4.new_code_cell(setup))
     NotebookClient(
         nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}

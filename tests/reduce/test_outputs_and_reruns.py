@@ -1,8 +1,10 @@
-"""Issue #15, what an output folder holds: nothing mixed, nothing skipped that should not be.
+"""What an output folder holds: nothing mixed, nothing skipped that should not be.
 
-Items 1, 2, 5 (runs into a folder that already holds outputs), 9 and 18 (writing errors,
-a full disk), 10 (temporary names across PID namespaces) and 19 (a damaged output is
-noticed on re-run).
+Runs into a folder that already holds outputs (another box or format is refused unless
+``--overwrite``, which leaves nothing old behind; a second input of the same name is never
+skipped); writing errors and full disks; temporary names across PID namespaces; a damaged
+output noticed and redone on re-run; a run killed with SIGKILL leaves nothing that looks
+finished, and a re-run finishes the job.
 """
 
 from __future__ import annotations
@@ -10,31 +12,29 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import h5py
 import numpy as np
 import pytest
-from attack_support import (
+from processes import (
     altered_copy,
     fill_disk,
     linked_copies,
     output_of,
-    run_module,
     tmpfs,
 )
 
 from helpers.fileio import atomic_path
 from helpers.load import find_reduced, open_reduced
-from helpers.reduce import RECORDS, ReduceOptions, reduce_granules
+from helpers.reduce import OUTPUT_VARIABLES, RECORDS, ReduceOptions, reduce_granules
 
 #: A box that keeps some beams of the small sample and none of others.
 SMALL_BOX = (-100.0, -75.5, -99.0, -75.0)
 
-
-def reduce_cli(*args, **kwargs):
-    return run_module("helpers.reduce", *args, **kwargs)
 
 
 def points(folder, columns=("lon", "lat")):
@@ -42,8 +42,8 @@ def points(folder, columns=("lon", "lat")):
 
 
 def test_overwrite_with_a_smaller_box_or_another_format_leaves_no_old_output(
-    small_sample, tmp_path
-):  # item 1
+    small_sample, tmp_path, reduce_cli
+):
     out, fresh = tmp_path / "out", tmp_path / "fresh"
     assert reduce_cli(small_sample, "-o", out, "-q").returncode == 0
     again = reduce_cli(small_sample, "-o", out, "-b", *SMALL_BOX, "--overwrite", "-q")
@@ -62,7 +62,7 @@ def test_overwrite_with_a_smaller_box_or_another_format_leaves_no_old_output(
     assert len(points(out)) == len(want)
 
 
-def test_a_changed_box_or_format_without_overwrite_is_refused(small_sample, tmp_path):  # item 2
+def test_a_changed_box_or_format_without_overwrite_is_refused(small_sample, tmp_path, reduce_cli):
     out = tmp_path / "out"
     assert reduce_cli(small_sample, "-o", out, "-q").returncode == 0
     before = {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.is_file()}
@@ -76,7 +76,7 @@ def test_a_changed_box_or_format_without_overwrite_is_refused(small_sample, tmp_
     assert after == before  # nothing written, nothing removed
 
 
-def test_a_second_input_with_the_same_name_is_never_skipped(small_sample, tmp_path):  # item 5
+def test_a_second_input_with_the_same_name_is_never_skipped(small_sample, tmp_path, reduce_cli):
     granule = sorted(small_sample.glob("ATL06_*.h5"))[0]
     first = tmp_path / "a" / granule.name
     first.parent.mkdir()
@@ -107,7 +107,7 @@ def test_a_second_input_with_the_same_name_is_never_skipped(small_sample, tmp_pa
     np.testing.assert_allclose(np.sort(h_other), np.sort(h_first) + 100.0, atol=1e-2)
 
 
-def test_a_damaged_output_is_noticed_and_redone_on_rerun(small_sample, tmp_path):  # item 19
+def test_a_damaged_output_is_noticed_and_redone_on_rerun(small_sample, tmp_path):
     out = tmp_path / "out"
     for fmt in ("h5", "parquet"):
         options = ReduceOptions(fmt=fmt, overwrite=True)
@@ -126,7 +126,7 @@ def test_a_damaged_output_is_noticed_and_redone_on_rerun(small_sample, tmp_path)
         assert len(points(out)) == want
 
 
-def test_an_output_folder_that_cannot_be_written_is_named_once(small_sample, tmp_path):  # item 18
+def test_an_output_folder_that_cannot_be_written_is_named_once(small_sample, tmp_path, reduce_cli):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
     for outdir in (blocker, blocker / "below"):
@@ -142,8 +142,8 @@ def test_an_output_folder_that_cannot_be_written_is_named_once(small_sample, tmp
         assert "read error" not in output_of(result)
 
 
-def test_a_full_disk_is_a_writing_error_and_nothing_counts_as_kept(small_sample, tmp_path):
-    # items 9 and 18
+def test_a_full_disk_is_a_writing_error_and_nothing_counts_as_kept(small_sample, tmp_path,
+                                                                     reduce_cli):  # fmt: skip
     with tmpfs(tmp_path / "disk") as disk:
         out = disk / "out"
         out.mkdir()
@@ -160,7 +160,7 @@ def test_a_full_disk_is_a_writing_error_and_nothing_counts_as_kept(small_sample,
         assert not [p for p in out.rglob("*") if p.is_file() and p.suffix != ".lock"]
 
 
-def test_temporary_names_differ_between_writers_with_the_same_pid(tmp_path):  # item 10
+def test_temporary_names_differ_between_writers_with_the_same_pid(tmp_path):
     target = tmp_path / "x.h5"
     with atomic_path(target) as first, atomic_path(target) as second:
         assert first != second
@@ -184,7 +184,7 @@ def test_temporary_names_differ_between_writers_with_the_same_pid(tmp_path):  # 
     assert names[0] != names[1]
 
 
-def test_reducers_in_separate_pid_namespaces_share_a_folder(small_sample, tmp_path):  # item 10
+def test_reducers_in_separate_pid_namespaces_share_a_folder(small_sample, tmp_path):
     if shutil.which("unshare") is None:
         pytest.skip("unshare is not installed: PID namespaces not tried")
     inputs = linked_copies(sorted(small_sample.glob("ATL06_*.h5")), tmp_path / "in", 12)
@@ -206,3 +206,54 @@ def test_reducers_in_separate_pid_namespaces_share_a_folder(small_sample, tmp_pa
             with h5py.File(out / name) as f:
                 assert f["h_li"].size > 0
     assert not list(out.glob(".*.partial"))
+
+
+@pytest.fixture(scope="module")
+def full_granules(tmp_path_factory):
+    from helpers.synthetic.sample import SampleConfig, generate_sample
+
+    folder = tmp_path_factory.mktemp("full")
+    generate_sample(folder, SampleConfig(full=True, rgts=2, max_granules=3), n_jobs=2,
+                    progress=False)  # fmt: skip
+    return folder
+
+
+def _snapshot(folder):
+    return {p.name: {k: h5py.File(p)[k][()] for k in OUTPUT_VARIABLES}
+            for p in sorted(folder.glob("*.h5"))}  # fmt: skip
+
+
+def test_a_killed_run_leaves_nothing_that_looks_finished(full_granules, tmp_path, reduce_cli):
+    reference = tmp_path / "reference"
+    reduce_granules([full_granules], reference, progress=False)
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "helpers.reduce", str(full_granules),
+                             "-o", str(out), "-q"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 120
+    # Kill it hard while it is writing (a partial file exists) and some work remains.
+    while time.monotonic() < deadline and proc.poll() is None:
+        if list(out.glob(".*.partial")):
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.002)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    # Every record lists complete outputs; nothing else claims to be finished.
+    for record in (out / RECORDS).glob("*.json"):
+        for name in json.loads(record.read_text())["outputs"]:
+            with h5py.File(out / name) as f:
+                assert set(f) == set(OUTPUT_VARIABLES)
+    finished = {p.stem for p in (out / RECORDS).glob("*.json")}
+    assert len(finished) < 3
+    # A re-run finishes the job and gives exactly the outputs of an uninterrupted run.
+    again = reduce_cli(full_granules, "-o", out, "-q")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "skipped" in again.stdout
+    got, want = _snapshot(out), _snapshot(reference)
+    assert got.keys() == want.keys()
+    for name in want:
+        for var in OUTPUT_VARIABLES:
+            np.testing.assert_array_equal(got[name][var], want[name][var])
+    assert not list(out.glob(".*.partial"))  # the re-run cleaned up the killed run's leftovers

@@ -1,4 +1,5 @@
-"""What the attack tests (tests/test_attack_*.py) share: command runs, tmpfs mounts, inputs."""
+"""What the scenario tests share: full or read-only disks (tmpfs), granules copied or altered,
+and the processes a run leaves behind."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import contextlib
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import h5py
@@ -14,12 +14,6 @@ import numpy as np
 import pytest
 
 from helpers.granules import BEAMS
-
-
-def run_module(module: str, *args, cwd=None, timeout: float = 300, env=None):
-    """Run ``python -m module args`` and return the CompletedProcess (text output)."""
-    return subprocess.run([sys.executable, "-m", module, *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, timeout=timeout, env=env)  # fmt: skip
 
 
 def output_of(result) -> str:

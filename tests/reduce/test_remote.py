@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import socket
-import subprocess
 import sys
 import threading
 from dataclasses import asdict
@@ -23,7 +22,7 @@ import h5py
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from attack_support import altered_copy, output_of
+from processes import altered_copy, output_of
 
 from helpers.bbox import BBox
 from helpers.granules import BEAMS
@@ -363,12 +362,7 @@ def test_urls_on_a_dask_cluster_of_processes(sample_server, granules, local, tmp
     assert_same_outputs(tmp_path, local["box"])
 
 
-def reduce_cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "helpers.reduce", *map(str, args)],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
-
-
-def test_the_command_line_reduces_urls(sample_server, pair, local, tmp_path):
+def test_the_command_line_reduces_urls(sample_server, pair, local, tmp_path, reduce_cli):
     box = [str(v) for v in SMALL_BOX.as_list()]
     two = urls(sample_server, pair)
     done = reduce_cli(*two, "-o", tmp_path / "good", "-b", *box, "-q")
@@ -561,9 +555,9 @@ def test_a_granule_in_nasa_s_cloud_equals_its_local_copy(reference_granule, tmp_
     """The reference granule read from NASA's cloud over HTTPS equals the local copy."""
     import earthaccess
 
-    from helpers.reduce.sources import earthdata_strategy
+    from helpers.credentials import earthdata_credentials
 
-    strategy = earthdata_strategy()
+    strategy = earthdata_credentials()
     if strategy is None:
         pytest.skip("no NASA Earthdata credentials (EARTHDATA_USERNAME/PASSWORD or ~/.netrc)")
     try:

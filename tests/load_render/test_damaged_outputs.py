@@ -1,7 +1,8 @@
-"""Issue #15, reading outputs back: odd names, damaged files, PNG paths.
+"""Reading outputs back: odd names, damaged files, PNG paths.
 
-Items 11 (outputs renamed by a user), 19 (truncated or corrupt outputs named by the loader
-and by render) and 20 (an unwritable PNG path; a path without ``.png``).
+Outputs renamed by a user still load with their granule fields; truncated or corrupt
+outputs are named by the loader and by ``render`` in one line; ``render`` says which PNG it
+wrote (a path without ``.png`` gets one) and names an unwritable path.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import shutil
 
 import numpy as np
 import pytest
-from attack_support import output_of, run_module
+from processes import output_of
 
 from helpers.bbox import BBox
 from helpers.config import PIG_BBOX
@@ -31,7 +32,7 @@ def outputs(small_sample, tmp_path_factory):
 
 
 def test_outputs_renamed_by_a_user_still_load_with_their_granule_fields(outputs, tmp_path):
-    # item 11
+
     folder = tmp_path / "mine"
     folder.mkdir()
     h5 = next(p for p in find_reduced(outputs / "h5") if not p.name.endswith("_gt1l.h5"))
@@ -60,7 +61,7 @@ def _damage(folder, tmp_path):
 
 
 @pytest.mark.parametrize("fmt", ["h5", "parquet"])
-def test_a_damaged_output_is_named_by_the_loader(outputs, tmp_path, fmt):  # item 19
+def test_a_damaged_output_is_named_by_the_loader(outputs, tmp_path, fmt):
     folder, victim = _damage(outputs / fmt, tmp_path)
     with pytest.raises(ReducedFileError, match=victim.name) as err:
         open_reduced(folder, columns=["x", "y", "h_li"]).compute()
@@ -68,17 +69,17 @@ def test_a_damaged_output_is_named_by_the_loader(outputs, tmp_path, fmt):  # ite
 
 
 @pytest.mark.parametrize("fmt", ["h5", "parquet"])
-def test_render_names_a_damaged_output_in_one_line(outputs, tmp_path, fmt):  # item 19
+def test_render_names_a_damaged_output_in_one_line(outputs, tmp_path, fmt, cli):
     folder, victim = _damage(outputs / fmt, tmp_path)
-    result = run_module("helpers.render", folder, "--png", tmp_path / "map.png")
+    result = cli("helpers.render", folder, "--png", tmp_path / "map.png")
     assert result.returncode == 2, output_of(result)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and victim.name in lines[0], result.stderr
     assert not (tmp_path / "map.png").exists()
 
 
-def test_render_reports_the_png_it_really_wrote(outputs, tmp_path):  # item 20
-    result = run_module("helpers.render", outputs / "h5", "--png", tmp_path / "maps" / "heights")
+def test_render_reports_the_png_it_really_wrote(outputs, tmp_path, cli):
+    result = cli("helpers.render", outputs / "h5", "--png", tmp_path / "maps" / "heights")
     assert result.returncode == 0, output_of(result)
     written = tmp_path / "maps" / "heights.png"
     assert written.is_file() and written.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -86,10 +87,10 @@ def test_render_reports_the_png_it_really_wrote(outputs, tmp_path):  # item 20
     assert sorted(p.name for p in written.parent.iterdir()) == ["heights.png"]
 
 
-def test_render_to_an_unwritable_path_fails_in_one_line(outputs, tmp_path):  # item 20
+def test_render_to_an_unwritable_path_fails_in_one_line(outputs, tmp_path, cli):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
-    result = run_module("helpers.render", outputs / "h5", "--png", blocker / "map.png")
+    result = cli("helpers.render", outputs / "h5", "--png", blocker / "map.png")
     assert result.returncode == 2, output_of(result)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot write" in lines[0] and str(blocker) in lines[0], lines

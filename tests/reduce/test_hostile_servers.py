@@ -22,8 +22,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from attack_support import altered_copy, linked_copies, output_of, run_module
 from hostile_http import HostileServer
+from processes import altered_copy, linked_copies, output_of
 
 from helpers.bbox import BBox
 from helpers.granules import BEAMS
@@ -31,7 +31,7 @@ from helpers.rangeserver import RangeServer
 from helpers.reduce import RECORDS, ReduceOptions, reduce_granule, reduce_granules
 from helpers.reduce.reading import BoxSearch, Column
 
-#: Keeps some beams of the small sample's first and third granules (as tests/test_remote.py).
+#: Keeps some beams of the small sample's first and third granules (as tests/reduce/test_remote.py).
 SMALL_BOX = BBox(-100.0, -75.5, -99.0, -75.0)
 #: Keeps about 10 % of every track of a full-size synthetic granule.
 TENTH_BOX = BBox(-115.0, -77.0, -85.0, -74.0)
@@ -88,11 +88,12 @@ def every_text(folder: Path) -> str:
     return "\n".join(texts)
 
 
-def reduce_cli(*args, timeout: float = HANG_S) -> subprocess.CompletedProcess:
+def never_hangs(run, *args) -> subprocess.CompletedProcess:
+    """``run(*args)`` in a process of its own (a hang there must fail the test, not stop it)."""
     try:
-        return run_module("helpers.reduce", *args, timeout=timeout)
+        return run(*args, process=True, timeout=HANG_S)
     except subprocess.TimeoutExpired:
-        pytest.fail(f"python -m helpers.reduce did not finish within {timeout} s (a hang)")
+        pytest.fail(f"python -m helpers.reduce did not finish within {HANG_S} s (a hang)")
 
 
 @pytest.fixture(scope="module")
@@ -148,14 +149,15 @@ def twelve(in_box, tmp_path_factory) -> tuple[Path, list[str], list[str]]:
     return folder, good, damaged
 
 
-def test_damaged_granules_over_http_with_one_job_never_hang(twelve, tmp_path):
+def test_damaged_granules_over_http_with_one_job_never_hang(twelve, tmp_path, reduce_cli):
     """Item 1: 6 damaged and 6 good granules by URL, ``-n 1`` (a reader thread), 3 runs."""
     folder, good, damaged = twelve
     box = [str(v) for v in SMALL_BOX.as_list()]
     with RangeServer(folder) as server:
         urls = [server.url_for(n) for n in sorted(good + damaged)]
         for run in range(3):
-            done = reduce_cli(*urls, "-o", tmp_path / f"out{run}", "-b", *box, "-n", "1", "-q")
+            done = never_hangs(reduce_cli, *urls, "-o", tmp_path / f"out{run}", "-b", *box,
+                               "-n", "1", "-q")  # fmt: skip
             shown = output_of(done)
             assert done.returncode == 1, shown
             assert "12 granules: 6 done, 0 skipped (already finished), 6 failed" in shown
@@ -207,7 +209,7 @@ PASSWORDS = [f"pa{c}ss-Q7secret{i}" for i, c in enumerate("/?#@:% '")]
 
 
 def test_no_password_or_token_reaches_any_line_record_output_or_log(
-    granules, in_box, tmp_path, caplog
+    granules, in_box, tmp_path, caplog, reduce_cli
 ):
     """Item 2: passwords with / ? # @ : % space ' and query tokens, from Python and from
     the command line: 0 leaks, and every input either done or failed in one line."""
@@ -235,7 +237,7 @@ def test_no_password_or_token_reaches_any_line_record_output_or_log(
         assert result.status in ("done", "failed") and "\n" not in result.reason
 
 
-def test_one_malformed_url_fails_alone_and_the_others_are_reduced(in_box, tmp_path):
+def test_one_malformed_url_fails_alone_and_the_others_are_reduced(in_box, tmp_path, reduce_cli):
     """Item 3: ``http://[::1/x.h5`` is one named failure; the local granule is reduced."""
     bad = "http://[::1/x.h5?t=SECRET7"
     ran = reduce_cli(bad, in_box, "-o", tmp_path / "out", "-q")
@@ -254,7 +256,7 @@ def test_one_malformed_url_fails_alone_and_the_others_are_reduced(in_box, tmp_pa
 
 
 def test_a_url_whose_name_decodes_to_a_path_writes_nothing_outside_the_output_folder(
-    in_box, tmp_path
+    in_box, tmp_path, reduce_cli
 ):
     """Item 4: ``..%2F..%2F<name>`` is refused before any request; --overwrite's cleanup
     touches nothing above the output folder."""
@@ -373,7 +375,7 @@ def test_nan_latitude_with_a_box_is_reduced_like_the_rest(in_box, tmp_path, wher
 # --------------------------------------------------------------------------- 7, 8, 11, 12
 
 
-def test_a_server_that_never_answers_times_out_with_the_url_named(in_box, tmp_path):
+def test_a_server_that_never_answers_times_out_with_the_url_named(in_box, tmp_path, reduce_cli):
     """Item 7: ``--timeout 1``: 3 tries, then one line naming the URL and what timed out."""
     with HostileServer(in_box.parent, "stall") as server:
         url = server.url_for(in_box.name)
@@ -521,13 +523,13 @@ def test_datasets_in_chunks_of_one_value_are_read_whole(in_box, tmp_path, where)
 
 
 def test_render_never_advises_deleting_a_folder_and_says_when_there_is_nothing_to_draw(
-    in_box, tmp_path
+    in_box, tmp_path, cli
 ):
     """Item 12: a folder matched by a glob is searched; outputs with no rows are one line."""
     out = tmp_path / "out"
     assert reduce_granule(in_box, out, ReduceOptions(bbox=SMALL_BOX)).status == "done"
     (out / "looks_like_gt1l.h5").mkdir()  # a folder with an output's name
-    drawn = run_module("helpers.render", f"{out}/*.h5", "--png", tmp_path / "map.png")
+    drawn = cli("helpers.render", f"{out}/*.h5", "--png", tmp_path / "map.png")
     assert drawn.returncode == 0, output_of(drawn)
     assert "delete" not in output_of(drawn)
     empty = tmp_path / "empty"
@@ -537,7 +539,7 @@ def test_render_never_advises_deleting_a_folder_and_says_when_there_is_nothing_t
             for name in src:
                 dst.create_dataset(name, data=src[name][:0])
             dst.attrs.update(dict(src.attrs))
-    nothing = run_module("helpers.render", empty, "--png", tmp_path / "none.png")
+    nothing = cli("helpers.render", empty, "--png", tmp_path / "none.png")
     assert nothing.returncode == 2
     assert nothing.stderr.strip().endswith("no points to draw: the reduced outputs hold no rows "
                                            "(every point was filtered out, or the box missed "

@@ -4,8 +4,6 @@ each output says which; the loader refuses to mix them; maps name the code on th
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 
 import h5py
 import numpy as np
@@ -49,12 +47,9 @@ def test_northern_granules_go_to_3413(northern, tmp_path):
         _xy_match_pyproj(path, 3413)
 
 
-def test_a_forced_code_applies_to_every_granule(northern, small_sample, tmp_path):
+def test_a_forced_code_applies_to_every_granule(northern, small_sample, tmp_path, reduce_cli):
     south = sorted(small_sample.glob("ATL06_*.h5"))[0]
-    result = subprocess.run(
-        [sys.executable, "-m", "helpers.reduce", str(northern), str(south), "-o", str(tmp_path),
-         "--epsg", "3413", "-q"], capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    result = reduce_cli(northern, south, "-o", tmp_path, "--epsg", "3413", "-q")
     assert result.returncode == 0, result.stdout + result.stderr
     files = sorted(tmp_path.glob("*_gt*.h5"))
     assert any(south.stem in p.name for p in files)
@@ -62,9 +57,7 @@ def test_a_forced_code_applies_to_every_granule(northern, small_sample, tmp_path
         _xy_match_pyproj(path, 3413)
     assert epsg_of(open_reduced(tmp_path)) == 3413
     for bad in ("4326", "99999"):
-        refused = subprocess.run([sys.executable, "-m", "helpers.reduce", str(south), "-o",
-                                  str(tmp_path / "x"), "--epsg", bad], capture_output=True,
-                                 text=True, timeout=60)  # fmt: skip
+        refused = reduce_cli(south, "-o", tmp_path / "x", "--epsg", bad)
         assert refused.returncode == 2 and f"EPSG:{bad}" in refused.stderr
         assert "Traceback" not in refused.stderr and len(refused.stderr.splitlines()) <= 3
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 #: conda entries that have no counterpart in pyproject's dependency lists.
 CONDA_ONLY = {"python", "pip"}
