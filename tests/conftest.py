@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from executed import EXECUTED
+from executed import ExecutedNotebooks
 
 from helpers.config import REPO_ROOT
 from helpers.synthetic.sample import SampleConfig, generate_sample
@@ -114,72 +114,22 @@ TESTS = Path(__file__).parent
 
 def pytest_collection_modifyitems(config, items):
     """Mark the unit layer (``tests/unit/`` and the docstring examples of ``helpers/``), and
-    every test that reads the real granules (``-m "not realdata"`` deselects them); count
-    each notebook's cells that nbval runs (see :func:`pytest_runtest_makereport`)."""
+    every test that reads the real granules (``-m "not realdata"`` deselects them)."""
     for item in items:
         path = Path(str(item.fspath))
         if path.is_relative_to(TESTS / "unit") or path.is_relative_to(REPO_ROOT / "helpers"):
             item.add_marker(pytest.mark.unit)
         if {"real_data", "reference_granule"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.realdata)
-        if type(item).__name__ == "IPyNbCell":
-            _NBVAL_RUNS.setdefault(item.parent, _NotebookRun()).total += 1
 
 
 # --------------------------------------------------------------------------- executed notebooks
 
 
-class _NotebookRun:
-    """How far nbval's run of one notebook got."""
-
-    def __init__(self) -> None:
-        self.total = self.passed = 0
-        self.failed = False
-
-
-_NBVAL_RUNS: dict = {}
-
-
 def pytest_configure(config) -> None:
-    import tempfile
-
-    config.stash[EXECUTED] = Path(tempfile.mkdtemp(prefix="nbval-executed-"))
-
-
-def pytest_unconfigure(config) -> None:
-    import shutil
-
-    shutil.rmtree(config.stash.get(EXECUTED, ""), ignore_errors=True)
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    """Keep what nbval's kernel printed for every cell, and save a notebook that ran from top
-    to bottom without an error as an executed copy (``config.stash[EXECUTED]``): the
-    website's test builds from those instead of running every notebook once more."""
-    outcome = yield
-    report = outcome.get_result()
-    run = _NBVAL_RUNS.get(getattr(item, "parent", None))
-    if run is None or report.when != "call":
-        return
-    if not report.passed:
-        run.failed = True
-        return
-    item.cell.outputs = list(getattr(item, "test_outputs", None) or [])
-    item.cell.execution_count = item.cell_num + 1
-    run.passed += 1
-    if run.passed == run.total and not run.failed:
-        _save_executed(item.parent, item.config.stash[EXECUTED])
-
-
-def _save_executed(notebook, folder: Path) -> None:
-    import nbformat
-
-    try:
-        nbformat.validate(notebook.nb)
-    except nbformat.ValidationError:
-        return  # the website's test executes this one itself
-    nbformat.write(notebook.nb, folder / Path(str(notebook.fspath)).name)
+    """Save the notebooks nbval runs, executed, for the website's test (a plugin for the
+    whole session: this file's own hooks would see only the tests below ``tests/``)."""
+    config.pluginmanager.register(ExecutedNotebooks(config), "executed-notebooks")
 
 
 # --------------------------------------------------------------------------- command lines
