@@ -275,8 +275,8 @@ def test_pages_workflow_builds_the_book_with_documented_actions_only() -> None:
 def test_readme_and_make_help_list_every_target() -> None:
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    table = set(re.findall(r"^\| `make (\w+)`", readme, flags=re.MULTILINE))
-    helped = set(re.findall(r'^\t@echo "  (\w+)\s', makefile, flags=re.MULTILINE))
+    table = set(re.findall(r"^\| `make ([\w-]+)`", readme, flags=re.MULTILINE))
+    helped = set(re.findall(r'^\t@echo "  ([\w-]+)\s', makefile, flags=re.MULTILINE))
     targets = _phony_targets(makefile) - {"help"}
     assert targets <= table, f"not in the README's Make targets table: {targets - table}"
     assert targets <= helped, f"not listed by `make help`: {targets - helped}"
