@@ -215,6 +215,16 @@ def sample_server(small_sample):
 
 
 @pytest.fixture(scope="session")
+def full_three(tmp_path_factory) -> Path:
+    """A folder of three whole synthetic granules over Pine Island (two RGTs, regions 10 and
+    12), made once per session: for killed runs and whole-granule reads."""
+    folder = tmp_path_factory.mktemp("full_three")
+    generate_sample(folder, SampleConfig(full=True, rgts=2, max_granules=3), n_jobs=2,
+                    progress=False)  # fmt: skip
+    return folder
+
+
+@pytest.fixture(scope="session")
 def full_granule(tmp_path_factory) -> Path:
     """One full-size synthetic granule (~45 MB, ~950,000 segments), as
     ``python -m helpers.sample --full --max-granules 1`` writes it; made once per session."""

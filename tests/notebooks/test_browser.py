@@ -286,14 +286,14 @@ def _run_all_cells(page, path: str) -> None:
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
     poll(page, KERNEL_JS, path, lambda s: isinstance(s, dict) and (s["running"] or s["executed"]),
           30, "Run All Cells did not start")  # fmt: skip
-    # Done when the kernel is idle with no [*] prompt, three seconds running.
+    # Done when the kernel is idle with no [*] prompt, at four looks in a row (a second).
     deadline = time.monotonic() + RUN_TIMEOUT_S
     quiet = 0
-    while quiet < 3:
+    while quiet < 4:
         remaining = deadline - time.monotonic()
         poll(page, KERNEL_JS, path, _idle, max(remaining, 0), "running all cells")
         quiet = quiet + 1 if _idle(page.evaluate(KERNEL_JS, path)) else 0
-        page.wait_for_timeout(1000)
+        page.wait_for_timeout(250)
 
 
 def _bokeh_canvases(page) -> list[dict]:
@@ -308,8 +308,39 @@ def _figure_cell(cells: list[dict]) -> int | None:
     return key if key is not None else next((c["index"] for c in cells if c["images"]), None)
 
 
+OPEN_JS = """
+(path) => window.jupyterapp.commands.execute('docmanager:open', {path, factory: 'Notebook'})
+  .then(() => true)
+"""
+CLOSE_JS = f"""
+(path) => {{
+  const panel = ({FIND_PANEL_JS})(path);
+  if (panel) panel.dispose();
+  return true;
+}}
+"""
+
+
+@pytest.fixture(scope="module")
+def lab_page(browser, lab):
+    """One JupyterLab page for every notebook (the app starts once): each test opens its
+    notebook in it with JupyterLab's own command, and closes it when done."""
+    page = browser.context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{lab.url}/lab?reset&token={lab.token}", timeout=60_000)
+    page.wait_for_function("() => window.jupyterapp && "
+                           "window.jupyterapp.commands.hasCommand('docmanager:open')",
+                           timeout=60_000)  # fmt: skip
+    page.page_errors = errors
+    try:
+        yield page
+    finally:
+        page.close()
+
+
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
-def test_browser_runs_notebook(notebook, browser, lab):
+def test_browser_runs_notebook(notebook, browser, lab, lab_page):
     """Run All Cells in JupyterLab: no errors or warnings, figures drawn, nothing fetched."""
     path = f"{lab.folder}/{notebook.name}"
     code = "\n".join(
@@ -318,12 +349,12 @@ def test_browser_runs_notebook(notebook, browser, lab):
     )  # fmt: skip
     wants_figures, wants_bokeh = bool(FIGURE_CODE.search(code)), bool(BOKEH_CODE.search(code))
     external_before = len(browser.external)
-    page = browser.context.new_page()
-    page_errors: list[str] = []
-    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    page = lab_page
+    page_errors: list[str] = page.page_errors
+    page_errors.clear()
     cells, canvases, frames, failures = [], [], None, []
     try:
-        page.goto(f"{lab.url}/lab/tree/{path}?reset&token={lab.token}", timeout=60_000)
+        page.evaluate(OPEN_JS, path)
         poll(page, KERNEL_JS, path, _idle, KERNEL_TIMEOUT_S, "kernel start")
         start = time.monotonic()
         _run_all_cells(page, path)
@@ -349,7 +380,7 @@ def test_browser_runs_notebook(notebook, browser, lab):
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=SCREENSHOTS / f"{notebook.stem}.png", full_page=True)
         finally:
-            page.close()
+            page.evaluate(CLOSE_JS, path)
             lab.shut_down_kernels()
 
     code_cells = [c for c in cells if c["type"] == "code" and c["source"].strip()]

@@ -209,13 +209,8 @@ def test_reducers_in_separate_pid_namespaces_share_a_folder(small_sample, tmp_pa
 
 
 @pytest.fixture(scope="module")
-def full_granules(tmp_path_factory):
-    from helpers.synthetic.sample import SampleConfig, generate_sample
-
-    folder = tmp_path_factory.mktemp("full")
-    generate_sample(folder, SampleConfig(full=True, rgts=2, max_granules=3), n_jobs=2,
-                    progress=False)  # fmt: skip
-    return folder
+def full_granules(full_three):
+    return full_three
 
 
 def _snapshot(folder):

@@ -111,8 +111,9 @@ def blocked_chromium(profile: Path, viewport: dict) -> Iterator[Browser]:
             context.close()
 
 
-def poll(page, script, arg, done, timeout_s, what):
-    """Evaluate SCRIPT every second until DONE(value) holds; fail with the last value."""
+def poll(page, script, arg, done, timeout_s, what, every_s: float = 0.25):
+    """Evaluate SCRIPT every ``every_s`` seconds until DONE(value) holds; fail with the last
+    value."""
     deadline = time.monotonic() + timeout_s
     while True:
         value = page.evaluate(script, arg)
@@ -120,7 +121,7 @@ def poll(page, script, arg, done, timeout_s, what):
             return value
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what}: not done after {timeout_s} s (last state: {value})")
-        page.wait_for_timeout(1000)
+        page.wait_for_timeout(every_s * 1000)
 
 
 def drawn(stats: dict) -> bool:
