@@ -165,7 +165,7 @@ def read_file(path: str | os.PathLike, columns: Sequence[str]) -> pd.DataFrame:
         raise ReducedFileError(
             f"{path}: cannot read this reduced output ({reason}); delete it or reduce its "
             "granule again"
-        ) from None
+        ) from err
     check_dtypes(data, path)
     wanted = [c for c in NAME_COLUMNS if c in columns and c not in data]
     fields = _fields_from_name(path) | fields if wanted else fields

@@ -85,8 +85,8 @@ def check_epsg(epsg: int) -> int:
     try:
         code = int(epsg)
         crs = CRS.from_epsg(code)
-    except (CRSError, ValueError, TypeError):
-        raise ValueError(f"EPSG:{epsg} is not a coordinate system pyproj knows") from None
+    except (CRSError, ValueError, TypeError) as err:
+        raise ValueError(f"EPSG:{epsg} is not a coordinate system pyproj knows") from err
     if not crs.is_projected:
         raise ValueError(f"EPSG:{code} ({crs.name}) is not projected: x/y must be in metres")
     return code

@@ -71,7 +71,7 @@ def real_granules(
     try:
         release = pinned_version(version)
     except ValueError as err:
-        raise errors.DataSourceError(f"{err}.", "give a release such as 007, or none") from None
+        raise errors.DataSourceError(f"{err}.", "give a release such as 007, or none") from err
     done = find_download(earthdata_folder(folder), product, bbox, dates, release)
     if done is not None:
         return done.paths
@@ -137,17 +137,17 @@ def _harmony_errors(job: str, source: str) -> Iterator[None]:
 
     try:
         yield
-    except (requests.ConnectionError, requests.Timeout):
-        raise errors.no_network(HARMONY) from None
+    except (requests.ConnectionError, requests.Timeout) as err:
+        raise errors.no_network(HARMONY) from err
     except (BadAuthentication, AuthenticationError):
         raise errors.login_refused(source, HARMONY) from None
     except requests.HTTPError as err:
         code = err.response.status_code if err.response is not None else "error"
-        raise errors.order_failed(job, "refused", f"HTTP {code}") from None
+        raise errors.order_failed(job, "refused", f"HTTP {code}") from err
     except Exception as err:
         if type(err) is not Exception:  # harmony-py's error replies are plain Exceptions
             raise
-        raise errors.order_failed(job, "refused", " ".join(map(str, err.args))) from None
+        raise errors.order_failed(job, "refused", " ".join(map(str, err.args))) from err
 
 
 def _wait_for_order(query, job: str, found: int, source: str) -> None:

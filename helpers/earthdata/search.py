@@ -45,10 +45,10 @@ def available_releases(product: str = PRODUCT) -> list[str]:
 
     try:
         collections = earthaccess.search_datasets(short_name=product, cloud_hosted=True)
-    except (requests.ConnectionError, requests.Timeout):
-        raise errors.no_network(CMR) from None
+    except (requests.ConnectionError, requests.Timeout) as err:
+        raise errors.no_network(CMR) from err
     except RuntimeError as err:  # earthaccess's wrapper of an HTTP error from CMR
-        raise errors.search_refused(str(err)) from None
+        raise errors.search_refused(str(err)) from err
     found = {
         str(c["umm"].get("Version", "")).zfill(3)
         for c in collections
@@ -124,8 +124,8 @@ def earthdata_query(
 
     try:
         query = ipx.Query(product, list(bbox), list(dates), version=release)
-    except (requests.ConnectionError, requests.Timeout):
-        raise errors.no_network(CMR) from None
+    except (requests.ConnectionError, requests.Timeout) as err:
+        raise errors.no_network(CMR) from err
     _search_granules(query, bbox, dates)
     return query
 
@@ -138,15 +138,15 @@ def _search_granules(query, bbox: Sequence[float], dates: Sequence[str]) -> None
     product, release = query.product, query.product_version
     try:
         query.avail_granules()
-    except (requests.ConnectionError, requests.Timeout):
-        raise errors.no_network(CMR) from None
+    except (requests.ConnectionError, requests.Timeout) as err:
+        raise errors.no_network(CMR) from err
     except (NsidcQueryError, requests.HTTPError) as err:
-        raise errors.search_refused(str(err)) from None
+        raise errors.search_refused(str(err)) from err
     except AssertionError as err:  # icepyx checks its results with assert statements
         if "no results" not in str(err):
-            raise errors.search_refused(str(err)) from None
-        raise errors.no_granules(product, release, bbox, dates) from None
+            raise errors.search_refused(str(err)) from err
+        raise errors.no_granules(product, release, bbox, dates) from err
     except ValueError as err:  # icepyx: "Could not find concept ID for ATL06 v006"
         if "concept ID" not in str(err):
             raise
-        raise errors.unknown_release(product, release, available_releases(product)) from None
+        raise errors.unknown_release(product, release, available_releases(product)) from err

@@ -188,7 +188,7 @@ class Column:
                 except Exception as err:  # zlib/isal errors, a short buffer
                     raise LayoutError(
                         f"{self.name}: chunk {k} cannot be decoded (corrupt data?): {err}"
-                    ) from None
+                    ) from err
         values = h5py.Dataset(self.id)[start : start + n]
         self.bytes_read += values.nbytes
         return values
@@ -498,11 +498,11 @@ def _open_dataset(lis: h5py.Group, path: str, beam: str) -> h5py.h5d.DatasetID |
     """The low-level dataset at ``path`` below ``lis``; None if absent, LayoutError if a group."""
     try:
         return h5py.h5d.open(lis.id, path.encode())
-    except KeyError:  # absent, or not a dataset
+    except KeyError as err:  # absent, or not a dataset
         if path in lis:
             raise LayoutError(
                 f"{beam}/land_ice_segments/{path} is a group, not a dataset"
-            ) from None
+            ) from err
         return None
 
 

@@ -214,7 +214,7 @@ def _check_outdir(outdir: Path, files: list, force_input_dir: bool) -> None:
     try:
         prove_writable(outdir)
     except OSError as err:
-        raise ValueError(f"cannot write to output folder {outdir}: {err.strerror}") from None
+        raise ValueError(f"cannot write to output folder {outdir}: {err.strerror}") from err
     remove_partials(outdir)
 
 
@@ -363,7 +363,7 @@ def connect_scheduler(address: str, timeout: float = SCHEDULER_TIMEOUT_S):
     try:
         return Client(address, timeout=timeout)
     except (OSError, TimeoutError) as err:
-        raise ValueError(f"cannot reach a Dask scheduler at {address}: {one_line(err)}") from None
+        raise ValueError(f"cannot reach a Dask scheduler at {address}: {one_line(err)}") from err
 
 
 def _probe_scheduler(address: str, timeout: float) -> None:
@@ -380,7 +380,7 @@ def _probe_scheduler(address: str, timeout: float) -> None:
             with socket.create_connection(parse_host_port(location), timeout=timeout):
                 pass
     except (OSError, ValueError, TypeError) as err:
-        raise ValueError(f"cannot reach a Dask scheduler at {address}: {one_line(err)}") from None
+        raise ValueError(f"cannot reach a Dask scheduler at {address}: {one_line(err)}") from err
 
     async def handshake() -> None:
         comm = await asyncio.wait_for(connect(address, timeout=timeout), timeout)
@@ -390,15 +390,15 @@ def _probe_scheduler(address: str, timeout: float) -> None:
     with ThreadPoolExecutor(1) as pool:
         try:
             pool.submit(asyncio.run, handshake()).result()
-        except TimeoutError:
+        except TimeoutError as err:
             raise ValueError(
                 f"no Dask scheduler answered at {address} within {timeout:g} s "
                 "(something listens there, but it is not a Dask scheduler?)"
-            ) from None
+            ) from err
         except (OSError, ValueError) as err:
             raise ValueError(
                 f"cannot reach a Dask scheduler at {address}: {one_line(err)}"
-            ) from None
+            ) from err
 
 
 def _run_on_dask(files, outdir, options, client, owned: bool) -> Iterator[GranuleResult]:

@@ -47,6 +47,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from helpers.errors import SourceError
+
+# The exceptions of requests, urllib3, botocore and fsspec quote the URL they failed on, query
+# string (a signed URL's token) included: the errors raised here say what happened in their own
+# words and are raised "from None", so that no traceback carries the original text.
 from helpers.reduce.urls import censor, parse_url, scrub
 
 #: Seconds to wait for a connection, or for the next bytes of an answer, before a retry.

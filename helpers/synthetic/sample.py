@@ -500,11 +500,11 @@ def _generate_locked(folder: Path, config: SampleConfig, plans, n_jobs: int,
             summaries = _make_granules(plans, config.seed, staging, n_jobs, progress, guard)
         return _swap_in(folder, staging, config, summaries)
     except OSError as err:
-        raise SampleError(f"cannot write the sample into {folder}: {err.strerror or err}") from None
-    except TerminatedWorkerError:
+        raise SampleError(f"cannot write the sample into {folder}: {err.strerror or err}") from err
+    except TerminatedWorkerError as err:
         raise SampleError(
             f"a process generating the sample into {folder} died (out of memory?)"
-        ) from None
+        ) from err
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
