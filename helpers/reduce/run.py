@@ -27,7 +27,7 @@ from helpers.fileio import prove_writable, remove_partials
 from helpers.reduce.granule import reduce_granule
 from helpers.reduce.options import ReduceOptions, record_options
 from helpers.reduce.outputs import folder_records
-from helpers.reduce.result import GranuleResult
+from helpers.reduce.result import GranuleResult, Status
 from helpers.reduce.sources import is_file_object, is_url, source_label, source_name
 from helpers.workers import InterruptGuard, init_worker, worker_count
 
@@ -74,7 +74,7 @@ class RunSummary:
     results: list[GranuleResult]
     seconds: float
 
-    def count(self, status: str) -> int:
+    def count(self, status: Status) -> int:
         """Granules with a status (``done``, ``skipped`` or ``failed``)."""
         return sum(r.status == status for r in self.results)
 
