@@ -13,7 +13,8 @@ measured (``bench/bench_reduce.py``) without the network:
 - counters of requests and bytes sent (:meth:`RangeServer.stats`), optionally served as
   JSON at a path of your choice, for a server in another process;
 - an emulated round trip (``latency``, seconds before each answer) and link speed
-  (``mbps``, MB/s shared by all connections), to mimic a remote server.
+  (``mbps``, MB/s shared by all connections; ``connection_mbps``, MB/s for each connection,
+  as a cloud store serves each request stream), to mimic a remote server.
 
 Two settings matter for speed: ``TCP_NODELAY`` (without it, Nagle's algorithm and delayed
 ACKs add ~40 ms to every small answer) and a listen backlog larger than Python's default
@@ -72,11 +73,13 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 256  # the default 5 drops concurrent connections (1 s SYN retries)
     daemon_threads = True
 
-    def __init__(self, address, root: Path, latency: float, mbps: float, stats_path: str | None):
+    def __init__(self, address, root: Path, latency: float, mbps: float, stats_path: str | None,
+                 connection_mbps: float = 0.0):  # fmt: skip
         super().__init__(address, _Handler)
         self.root = root.resolve()
         self.latency = latency
         self.link = _Link(mbps) if mbps else None
+        self.connection_mbps = connection_mbps
         self.stats_path = stats_path
         self.lock = threading.Lock()
         self.counts = {"requests": 0, "heads": 0, "bytes": 0, "not_found": 0}
@@ -89,6 +92,8 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        rate = self.server.connection_mbps
+        self.own_link = _Link(rate) if rate else None  # this connection's own speed
 
     def log_message(self, format: str, *args) -> None:  # quiet: counters instead
         pass
@@ -169,8 +174,9 @@ class _Handler(BaseHTTPRequestHandler):
                 piece = f.read(min(PIECE, stop - start - sent))
                 if not piece:
                     break
-                if self.server.link:
-                    self.server.link.send(len(piece))
+                for link in (self.server.link, self.own_link):
+                    if link is not None:
+                        link.send(len(piece))
                 self._count(bytes=len(piece))
                 self.wfile.write(piece)
                 sent += len(piece)
@@ -236,6 +242,9 @@ class RangeServer:
         Seconds to wait before answering each request (an emulated round trip).
     mbps : float
         Link speed in MB/s shared by all connections (0: as fast as it goes).
+    connection_mbps : float
+        Speed in MB/s of each connection on its own (0: no limit), as a cloud object store
+        serves each stream; both limits apply when both are set.
     stats_path : str, optional
         URL path (e.g. ``"/_stats"``) at which the counters are served as JSON.
 
@@ -246,8 +255,10 @@ class RangeServer:
     """
 
     def __init__(self, root: str | os.PathLike, port: int = 0, latency: float = 0.0,
-                 mbps: float = 0.0, stats_path: str | None = None) -> None:  # fmt: skip
-        self._server = _Server(("127.0.0.1", port), Path(root), latency, mbps, stats_path)
+                 mbps: float = 0.0, stats_path: str | None = None,
+                 connection_mbps: float = 0.0) -> None:  # fmt: skip
+        self._server = _Server(("127.0.0.1", port), Path(root), latency, mbps, stats_path,
+                               connection_mbps)  # fmt: skip
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="range-server", daemon=True
@@ -298,12 +309,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="wait this long before each answer (an emulated round trip)")
     parser.add_argument("--mbps", type=float, default=0.0,
                         help="emulated link speed in MB/s, shared (default: unlimited)")
+    parser.add_argument("--connection-mbps", type=float, default=0.0,
+                        help="emulated speed of each connection in MB/s (default: unlimited)")
     parser.add_argument("--stats-path", help="serve the counters as JSON at this URL path")
     args = parser.parse_args(argv)  # fmt: skip
     if not args.folder.is_dir():
         parser.exit(2, f"{parser.prog}: error: {args.folder} is not a folder\n")
     server = RangeServer(args.folder, args.port, args.latency_ms / 1000, args.mbps,
-                         args.stats_path)  # fmt: skip
+                         args.stats_path, args.connection_mbps)  # fmt: skip
     print(f"serving {args.folder} at {server.url}", flush=True)
     try:
         server._server.serve_forever()
