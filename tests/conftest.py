@@ -65,6 +65,22 @@ def reference_granule(real_data) -> Path:
     return path
 
 
+@pytest.fixture()
+def no_earthdata_login(monkeypatch, tmp_path) -> Path:
+    """No NASA Earthdata credentials anywhere (environment, netrc), an empty home (returned),
+    and earthaccess logged out."""
+    import earthaccess
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for name in ("NETRC", "EARTHDATA_USERNAME", "EARTHDATA_PASSWORD", "EARTHDATA_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(earthaccess, "_auth", earthaccess.Auth())
+    monkeypatch.setattr(earthaccess, "_store", None)
+    return home
+
+
 @pytest.fixture(scope="session")
 def default_sample(tmp_path_factory) -> Path:
     """The default sample (as ``make sample`` writes it), generated once per session."""

@@ -26,17 +26,9 @@ ENTRY = f"machine {credentials.EARTHDATA_LOGIN_HOST} login someone password Not-
 
 
 @pytest.fixture()
-def home(monkeypatch, tmp_path):
+def home(no_earthdata_login):
     """No credentials anywhere, an empty home, and earthaccess logged out."""
-    import earthaccess
-
-    (tmp_path / "home").mkdir()
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    for name in ("NETRC", "EARTHDATA_USERNAME", "EARTHDATA_PASSWORD", "EARTHDATA_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(earthaccess, "_auth", earthaccess.Auth())
-    monkeypatch.setattr(earthaccess, "_store", None)
-    return tmp_path / "home"
+    return no_earthdata_login
 
 
 def _reduce_reason(tmp_path) -> str:

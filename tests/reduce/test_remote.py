@@ -510,19 +510,6 @@ def _watch_sockets(event: str, args: tuple) -> None:
         _SOCKETS.append((event, args[0] if event == "socket.getaddrinfo" else args[1]))
 
 
-@pytest.fixture()
-def no_earthdata_login(monkeypatch, tmp_path):
-    """No Earthdata credentials anywhere (environment, netrc), and logged out."""
-    import earthaccess
-
-    (tmp_path / "home").mkdir()
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    for name in ("NETRC", "EARTHDATA_USERNAME", "EARTHDATA_PASSWORD", "EARTHDATA_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(earthaccess, "_auth", earthaccess.Auth())
-    monkeypatch.setattr(earthaccess, "_store", None)
-
-
 def test_earthdata_urls_without_a_login_fail_in_one_line_offline(
     no_earthdata_login, granules, tmp_path, capfd
 ):
