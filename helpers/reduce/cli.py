@@ -66,17 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         "(EARTHDATA_USERNAME/EARTHDATA_PASSWORD or ~/.netrc); s3:// of NASA's buckets "
         "works only inside AWS us-west-2",
     )
-    parser.add_argument(
-        "-o",
-        "--outdir",
-        required=True,
-        metavar="FOLDER_OR_URL",
-        help="output folder, or s3://bucket/prefix to write into an S3 bucket (credentials "
-        "from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ~/.aws or an instance role, never "
-        "from the URL; AWS_ENDPOINT_URL_S3 for an S3-compatible server). Either way an "
-        "output appears only when complete, and records in .reduced/ let re-runs skip "
-        "finished granules",
-    )
+    _add_outdir(parser)
     parser.add_argument(
         "-b",
         "--bbox",
@@ -107,19 +97,24 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="redo granules that are already finished, replacing all their old outputs",
     )
-    parser.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="run on an existing dask.distributed cluster at ADDRESS "
-        "(e.g. tcp://127.0.0.1:8786) instead of local processes",
-    )
-    _add_timeout(parser)
-    _add_lease(parser)
+    _add_scheduler(parser)
+    _add_timeout(parser)  # and --lease
     parser.add_argument(
         "--force", action="store_true", help="allow writing into a folder that holds input granules"
     )
     _add_verbosity(parser)
     return parser  # fmt: skip
+
+
+def _add_scheduler(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on an existing dask.distributed cluster at ADDRESS "
+        "(e.g. tcp://127.0.0.1:8786) instead of local processes; with workers on other "
+        "machines, write to a bucket (-o s3://...). A lost worker's granules are reduced "
+        "again by the others",
+    )
 
 
 def _add_verbosity(parser: argparse.ArgumentParser) -> None:
@@ -137,6 +132,21 @@ def _add_timeout(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help=f"for URLs: seconds to wait for a connection, or for the next bytes of an "
         f"answer, before trying again ({ATTEMPTS} tries in all; default {DEFAULT_TIMEOUT_S:g})",
+    )
+    _add_lease(parser)
+
+
+def _add_outdir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-o",
+        "--outdir",
+        required=True,
+        metavar="FOLDER_OR_URL",
+        help="output folder, or s3://bucket/prefix to write into an S3 bucket (credentials "
+        "from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ~/.aws or an instance role, never "
+        "from the URL; AWS_ENDPOINT_URL_S3 for an S3-compatible server). Either way an "
+        "output appears only when complete, and records in .reduced/ let re-runs skip "
+        "finished granules",
     )
 
 

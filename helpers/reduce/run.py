@@ -144,10 +144,9 @@ def reduce_granules(
         Files, folders, glob patterns, URLs (``https://``, ``s3://``; each worker opens its
         own) or open file objects (reduced here, after the others).
     outdir : path-like or str
-        Output folder, or an object store's URL (``s3://bucket/prefix``; credentials from
-        the environment, see :func:`~helpers.reduce.store.open_store`).
+        Output folder, or ``s3://bucket/prefix`` (:func:`~helpers.reduce.store.open_store`).
     options : ReduceOptions, optional
-        Area, format, overwrite.
+        Area, format, overwrite...
     n_jobs : int
         Worker processes on this machine (joblib), at most one per available CPU and per
         granule; ignored with ``scheduler``.
@@ -169,7 +168,7 @@ def reduce_granules(
     Raises
     ------
     ValueError
-        Before anything is written: no granule; an output folder that is not a path or a
+        Before anything is written: no granule; an output folder that is no path or
         supported URL, holds inputs, cannot be written or holds other options' outputs
         (unless ``overwrite``); no scheduler.
     KeyboardInterrupt
@@ -177,11 +176,7 @@ def reduce_granules(
     """
     from tqdm.auto import tqdm
 
-    options = options or ReduceOptions()
-    store = open_store(outdir)
-    if isinstance(store, LocalFolder):
-        store = LocalFolder(os.path.abspath(store.folder))  # workers may run elsewhere
-    echo = echo or tqdm.write
+    options, store, echo = options or ReduceOptions(), _output_store(outdir), echo or tqdm.write
     files = _check_run(inputs, store, options, force_input_dir, echo)
     started = time.perf_counter()
     todo, results = _same_names(files, store.label, echo)
@@ -189,6 +184,12 @@ def reduce_granules(
     bar = tqdm(stream, total=len(todo), desc="reducing", unit="granule", disable=not progress)
     results = sorted(results + _collect(bar, stream, echo), key=lambda r: r.source)
     return RunSummary(results=results, seconds=time.perf_counter() - started)
+
+
+def _output_store(outdir: str | os.PathLike) -> Store:
+    """The run's store; a local folder by its absolute path (workers may start elsewhere)."""
+    store = open_store(outdir)
+    return LocalFolder(os.path.abspath(store.folder)) if isinstance(store, LocalFolder) else store
 
 
 def _collect(bar, stream, echo: Callable[[str], None]) -> list[GranuleResult]:
