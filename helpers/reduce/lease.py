@@ -165,6 +165,8 @@ class Lease(Held):
         self._version = ""
         self._beat = 0
         self._lost = ""
+        self._renewed = self._created_at = 0.0  # time.monotonic() before a write of the lock
+        self._renewing = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -202,6 +204,7 @@ class Lease(Held):
             data, version = current
             if owner_of(data) == self.owner:  # our own create, retried after a lost answer
                 self._version = version
+                self._renewed = self._created_at
                 return
             if watch is None or watch.version != version:  # new, or renewed: watch again
                 if watch is None and on_wait is not None:
@@ -212,9 +215,11 @@ class Lease(Held):
     def _take(self, watch: _Watch | None) -> bool:
         """Create the lock; or, when the watched version outlived its lease, take it over."""
         body = lock_body(self.owner, self.seconds, 0)
+        sent = time.monotonic()  # the lease runs from before the write, to be safe
         if watch is None:
+            self._created_at = sent  # (a create whose answer was lost is found ours later)
             try:
-                self._version = self.store.create(self.name, body)
+                self._version, self._renewed = self.store.create(self.name, body), sent
                 return True
             except FileExistsError:
                 return False
@@ -222,7 +227,7 @@ class Lease(Held):
         if stale_for < watch.lease:
             return False
         try:
-            self._version = self.store.replace(self.name, body, watch.version)
+            self._version, self._renewed = self.store.replace(self.name, body, watch.version), sent
         except Changed:
             return False
         self.notes.append(
@@ -234,18 +239,29 @@ class Lease(Held):
 
     def _renew(self) -> None:
         """Renew the lease every ``seconds / RENEWALS`` until released, or until it is lost."""
-        last = time.monotonic()
         while not self._stop.wait(self.seconds / RENEWALS):
+            if not self._renew_now():
+                return
+
+    def _renew_now(self) -> bool:
+        """Renew once (one writer at a time: the thread, or :meth:`check`); False once the
+        lease is lost. A store that cannot be reached is tried again next time, until a
+        whole lease has passed since the last renewal."""
+        with self._renewing:
+            if self._lost:
+                return False
+            sent = time.monotonic()  # the lease runs from before the write, to be safe
             try:
-                if not self._renew_once():
-                    self._lost = "another writer took it over"
-                    return
-                last = time.monotonic()
+                if self._renew_once():
+                    self._renewed = sent
+                    return True
+                self._lost = "another writer took it over"
             except Exception as err:  # the store cannot be reached for now: try again
                 log.warning("cannot renew %s: %s", self.name, one_line(err))
-                if time.monotonic() - last > self.seconds:
-                    self._lost = f"it could not be renewed for {self.seconds:g} s"
-                    return
+                if time.monotonic() - self._renewed <= self.seconds:
+                    return True
+                self._lost = f"it could not be renewed for {self.seconds:g} s"
+            return False
 
     def _renew_once(self) -> bool:
         """One renewal (a new version of the lock); False if the lock is not ours any more."""
@@ -261,7 +277,15 @@ class Lease(Held):
         return True
 
     def check(self) -> None:
-        """Raise :class:`LockLost` if the lock is no longer ours (call before writing)."""
+        """Raise :class:`LockLost` if the lock is no longer ours (call before writing).
+
+        When more than half a lease has passed since the last renewal (this process was
+        paused, or its renewals failed), the lock is renewed now first: another writer may
+        take over a lock one lease after its last renewal, so a stalled holder finds out
+        here, before it writes, instead of from its renewal thread, later.
+        """
+        if time.monotonic() - self._renewed > self.seconds / 2:
+            self._renew_now()
         if self._lost:
             raise LockLost(
                 f"its lock {self.store.name_label(self.name)} was lost ({self._lost}: this "
