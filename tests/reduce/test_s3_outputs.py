@@ -292,3 +292,59 @@ def test_credentials_reach_no_output_record_or_message_and_failures_are_recorded
     shutil.copy(_granules(small_sample)[1], broken)
     assert reduce_cli(broken, "-o", out, "-q").returncode == 0
     assert open_store(out).read_text(f".reduced/failures/{broken.stem}.json") is None
+
+
+# ------------------------------------------------------------------ what a lost writer leaves
+
+
+def test_what_a_dead_writer_left_is_taken_over_and_replaced(
+    small_sample, small_reduced, s3_bucket, moto_s3, tmp_path
+):
+    from helpers.reduce import reduce_granule
+    from helpers.reduce.lease import lock_body
+
+    granule = _granules(small_sample)[1]  # it has no gt3 beam
+    stem, out = granule.stem, f"{s3_bucket}/out"
+    bucket, _ = _split(out)
+    s3 = client(moto_s3)
+    # A writer killed half-way through: its lock, an output of another version, an output
+    # that this reduction will not write, and no record.
+    s3.put_object(Bucket=bucket, Key=f"out/.reduced/{stem}.lock",
+                  Body=lock_body("elsewhere~1~999~dead", 1.0, 0))  # fmt: skip
+    s3.put_object(Bucket=bucket, Key=f"out/{stem}_gt1l.h5",
+                  Body=(small_reduced / f"{_granules(small_sample)[0].stem}_gt1l.h5").read_bytes())
+    s3.put_object(Bucket=bucket, Key=f"out/{stem}_gt3r.h5", Body=b"left by the dead writer")
+    started = time.monotonic()
+    result = reduce_granule(granule, out, ReduceOptions(bbox=BBox(*PIG_BBOX), lease=1.0))
+    assert result.status == "done", result.reason
+    assert time.monotonic() - started >= 1.0 and "took over its lock" in result.notes[0]
+    got = download(s3, bucket, "out", tmp_path / "got")
+    want = tmp_path / "want"
+    want.mkdir()
+    for path in small_reduced.glob(f"{stem}_*.h5"):
+        shutil.copy(path, want)
+    assert_same_outputs(got, want)  # gt1l replaced, gt3r gone
+    assert not [k for k in objects(s3, bucket) if k.endswith(".lock")]
+
+
+def test_a_granule_finished_by_a_lost_worker_of_this_run_counts_as_done_once(
+    small_sample, s3_bucket, moto_s3
+):
+    from helpers.reduce import reduce_granule
+
+    granule, out = _granules(small_sample)[0], f"{s3_bucket}/out"
+    bucket, _ = _split(out)
+    s3 = client(moto_s3)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    options = ReduceOptions(bbox=BBox(*PIG_BBOX))
+    first = reduce_granule(granule, out, options, run="run-1")
+    before = objects(s3, bucket)
+    # Its worker was lost before it reported: the scheduler runs the task again.
+    again = reduce_granule(granule, out, options, run="run-1")
+    assert again.status == "done" and again.points_kept == first.points_kept > 0
+    assert again.outputs == first.outputs and "lost before it reported" in again.notes[-1]
+    assert objects(s3, bucket) == before  # nothing written again
+    key = f"out/.reduced/{granule.stem}.json"
+    assert len(s3.list_object_versions(Bucket=bucket, Prefix=key)["Versions"]) == 1
+    # Another run finds it finished: skipped, as ever.
+    assert reduce_granule(granule, out, options, run="run-2").status == "skipped"
