@@ -240,7 +240,7 @@ def test_a_stalled_holder_loses_its_lock_to_a_waiter_and_knows_it(s3_bucket):
         ("s3:/bucket/out", "looks like a URL but is not one"),
         ("s3:bucket", "looks like a URL but is not one"),
         ("gs://bucket/out", "cannot be written to gs://"),
-        ("s3://AKIAEXAMPLEKEY:SECRETVALUE@bucket/out", "must not carry credentials"),
+        ("s3://DUMMYKEYID:SECRETVALUE@bucket/out", "must not carry credentials"),
         ("s3://bucket/out?X-Amz-Signature=SECRETVALUE", "must not carry credentials"),
     ],
 )
@@ -251,7 +251,7 @@ def test_an_output_place_that_is_no_folder_or_bucket_is_refused(
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and len(lines) == 1, output_of(result)
     assert says in lines[0]
-    assert "SECRETVALUE" not in output_of(result) and "AKIAEXAMPLEKEY" not in output_of(result)
+    assert "SECRETVALUE" not in output_of(result) and "DUMMYKEYID" not in output_of(result)
     assert not list(tmp_path.iterdir())  # no local folder named "s3:" or anything else
 
 
@@ -270,7 +270,7 @@ def test_credentials_reach_no_output_record_or_message_and_failures_are_recorded
 ):
     import s3fs
 
-    key, secret = "AKIATESTKEY0123", "SeCrEt/Value+0123456789"
+    key, secret = "DUMMYKEYID0123", "dummy/secret+0123456789"
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", key)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
     s3fs.S3FileSystem.clear_instance_cache()
@@ -287,7 +287,7 @@ def test_credentials_reach_no_output_record_or_message_and_failures_are_recorded
     everything = [output_of(result)] + [p.read_bytes().decode("latin-1")
                                         for p in got.rglob("*") if p.is_file()]  # fmt: skip
     for text in everything:
-        assert key not in text and secret not in text and "SeCrEt" not in text
+        assert key not in text and secret not in text and "dummy/secret" not in text
     # Fixed (the granule itself under that name), it is done and its failure record goes.
     shutil.copy(_granules(small_sample)[1], broken)
     assert reduce_cli(broken, "-o", out, "-q").returncode == 0
