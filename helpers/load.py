@@ -90,7 +90,7 @@ def _found(source) -> dict[Path | str, int | None]:
     for item in items:
         if is_remote(item):
             remote = find_files(str(item))
-            if len(remote) == 1 and not any(c in str(item) for c in "*?["):
+            if list(remote) == [str(item)]:
                 found.update(remote)  # a file named on its own is taken as it is
                 continue
             found.update({u: n for u, n in remote.items() if _is_output(base_name(u))})

@@ -3,7 +3,8 @@
 The steps live in their own modules -- opening and checking the file
 (:mod:`~helpers.reduce.atl06file`), how it is read (:mod:`~helpers.reduce.strategy`), the
 science of a beam (:mod:`~helpers.reduce.beam`), what to do with existing outputs
-(:mod:`~helpers.reduce.policy`), writing (:mod:`~helpers.reduce.outputs`) -- and this
+(:mod:`~helpers.reduce.policy`), writing (:mod:`~helpers.reduce.outputs`) into a folder or
+a bucket (:mod:`~helpers.reduce.store`), holding the granule's lock meanwhile -- and this
 module runs them. Each step raises :class:`~helpers.errors.GranuleError` (or a subclass)
 for a problem it expects; :func:`reduce_granule` turns that, and any other exception, into
 a failed :class:`~helpers.reduce.result.GranuleResult` with a one-line reason, so the

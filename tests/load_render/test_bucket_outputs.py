@@ -34,6 +34,8 @@ def test_a_bucket_s_outputs_load_as_a_folder_s(small_sample, s3_bucket, tmp_path
     assert all(str(f).startswith(f"{out}/ATL06_") for f in files)  # no record, lock or hidden file
     one = read_file(files[0], ["h_li", "beam"])
     assert len(one) > 0
+    assert find_reduced(files[0]) == [files[0]]  # a file named on its own
+    assert len(open_reduced(files[0], columns=["h_li"]).compute()) == len(one)
 
 
 def test_the_renderer_draws_a_bucket_s_outputs(small_sample, s3_bucket, tmp_path, cli):
