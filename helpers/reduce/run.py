@@ -180,7 +180,7 @@ def reduce_granules(
     files = _check_run(inputs, store, options, force_input_dir, echo)
     started = time.perf_counter()
     todo, results = _same_names(files, store.label, echo)
-    stream = _results(todo, store, options, (n_jobs, scheduler, scheduler_timeout), echo)
+    stream = _results(todo, store, options, n_jobs, scheduler, scheduler_timeout, echo)
     bar = tqdm(stream, total=len(todo), desc="reducing", unit="granule", disable=not progress)
     results = sorted(results + _collect(bar, stream, echo), key=lambda r: r.source)
     return RunSummary(results=results, seconds=time.perf_counter() - started)
@@ -328,13 +328,13 @@ def _same_bytes(a, b) -> bool:
         return False
 
 
-def _results(files, store: Store, options: ReduceOptions, how: tuple,
-             echo: Callable[[str], None]) -> Iterator[GranuleResult]:  # fmt: skip
-    """Results in the order they finish: in this process, with joblib, or on Dask (``how``:
-    jobs, scheduler, its timeout); open file objects always in this process, after the
-    others. Workers are given the store's address (they open it themselves) and a token
-    naming the run."""
-    n_jobs, scheduler, timeout = how
+def _results(files, outdir: str | os.PathLike | Store, options: ReduceOptions, n_jobs: int,
+             scheduler, timeout: float,
+             echo: Callable[[str], None] = print) -> Iterator[GranuleResult]:  # fmt: skip
+    """Results in the order they finish: in this process, with joblib, or on Dask; open file
+    objects always in this process, after the others. Workers are given the store's address
+    (they open it themselves) and a token naming the run."""
+    store = open_store(outdir)
     objects = [f for f in files if is_file_object(f)]
     files = [f for f in files if not is_file_object(f)]
     here = options
