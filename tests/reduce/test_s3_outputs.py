@@ -43,13 +43,14 @@ def _granules(folder) -> list:
     return sorted(folder.glob("ATL06_*.h5"))
 
 
-@pytest.mark.parametrize("fmt", ["h5", "parquet"])
+@pytest.mark.parametrize("fmt, jobs", [("h5", "1"), ("parquet", "2")])
 def test_outputs_in_a_bucket_equal_a_local_folder_s_and_records_hold_etags(
-    small_sample, s3_bucket, moto_s3, reduce_cli, tmp_path, fmt
+    small_sample, s3_bucket, moto_s3, reduce_cli, tmp_path, fmt, jobs
 ):
     out, local = f"{s3_bucket}/reduced", tmp_path / "local"
-    for where in (out, local):
-        done = reduce_cli(small_sample, "-o", where, "-b", *PIG_BBOX, "--format", fmt, "-q")
+    for where in (out, local):  # in the bucket, with joblib's workers too (-n 2)
+        done = reduce_cli(small_sample, "-o", where, "-b", *PIG_BBOX, "--format", fmt, "-n",
+                          jobs if where == out else "1", "-q")  # fmt: skip
         assert done.returncode == 0, output_of(done)
     n = len(_granules(small_sample))
     assert f"{n} granules: {n} done" in done.stdout
