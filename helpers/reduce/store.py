@@ -80,7 +80,8 @@ class Store:
         return f"{self.label}/{name}"
 
     def read_text(self, name: str) -> str | None:
-        """The text of ``name``; None if it does not exist or cannot be read."""
+        """The text of ``name``; None if it does not exist (in a folder: or cannot be
+        read). Other errors of an object store are raised."""
         raise NotImplementedError
 
     def read_texts(self, folder: str, suffix: str) -> dict[str, str]:
@@ -413,10 +414,4 @@ def open_store(where: str | os.PathLike | Store) -> Store:
     return LocalFolder(text)
 
 
-def is_object_store(where: object) -> bool:
-    """True when ``where`` names an object store (an ``s3://`` URL, or an ObjectStore)."""
-    return isinstance(where, ObjectStore) or (is_url(where) and not str(where).startswith("file:"))
-
-
-__all__ = ["Changed", "Held", "LocalFolder", "ObjectStore", "Store", "is_object_store",
-           "open_store"]  # fmt: skip
+__all__ = ["Changed", "Held", "LocalFolder", "ObjectStore", "Store", "open_store"]
