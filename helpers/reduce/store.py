@@ -393,6 +393,10 @@ def open_store(where: str | os.PathLike | Store) -> Store:
     if isinstance(where, Store):
         return where
     if isinstance(where, os.PathLike):
+        if not os.path.isabs(where) and _URL_LIKE.match(os.fspath(where)):
+            raise ValueError(f"{os.fspath(where)} looks like a URL made into a path (a path "
+                             "keeps one slash of '//'): give the URL as a string, or an "
+                             "absolute path for a local folder")  # fmt: skip
         return LocalFolder(where)
     text = str(where)
     if text.startswith("file://"):

@@ -256,6 +256,15 @@ def test_an_output_place_that_is_no_folder_or_bucket_is_refused(
     assert not list(tmp_path.iterdir())  # no local folder named "s3:" or anything else
 
 
+def test_a_url_made_into_a_path_is_refused(small_sample, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="looks like a URL made into a path"):
+        reduce_granules([small_sample], Path("s3://bucket/out"), progress=False)
+    assert not list(tmp_path.iterdir())
+
+
 def test_a_bucket_that_does_not_exist_is_refused_before_any_work(
     small_sample, s3_bucket, reduce_cli, tmp_path
 ):
