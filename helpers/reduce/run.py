@@ -43,7 +43,7 @@ from helpers.reduce.result import GranuleResult
 from helpers.reduce.sources import is_file_object, is_url, source_label, source_name
 from helpers.reduce.store import LocalFolder, Store, open_store
 from helpers.reduce.urls import scrub
-from helpers.workers import InterruptGuard, init_worker, worker_count
+from helpers.workers import InterruptGuard, environment_fingerprint, init_worker, worker_count
 
 #: Seconds to wait for a Dask scheduler to answer before giving up.
 SCHEDULER_TIMEOUT_S = 10.0
@@ -390,10 +390,14 @@ def _run_on_joblib(files, store: Store, options, n_workers, run: str,
 
 
 def _joblib_stream(files, where, options, n_workers, run: str) -> Iterator[GranuleResult]:
+    """Results from joblib's workers, in the order they finish. Workers kept from an earlier
+    run are reused only if the environment is the same (credentials set since then must
+    reach the workers)."""
     from joblib import Parallel, delayed
 
     jobs = Parallel(n_jobs=min(n_workers, len(files)), return_as="generator_unordered",
-                    initializer=init_worker, initargs=(os.getpid(),))  # fmt: skip
+                    initializer=init_worker,
+                    initargs=(os.getpid(), environment_fingerprint()))  # fmt: skip
     stream = jobs(delayed(reduce_granule)(p, where, options, run) for p in files)
     try:
         yield from stream

@@ -29,6 +29,7 @@ from helpers.config import PIG_BBOX
 from helpers.reduce import ReduceOptions, is_finished, reduce_granules
 from helpers.reduce.lease import Lease, owner_of
 from helpers.reduce.store import open_store
+from helpers.workers import available_cpus
 
 #: Keeps some beams of the small sample and none of others.
 SMALL_BOX = (-100.0, -75.5, -99.0, -75.0)
@@ -71,6 +72,23 @@ def test_outputs_in_a_bucket_equal_a_local_folder_s_and_records_hold_etags(
             assert made == {"size": stored[f"{prefix}/{name}"]["Size"],
                             "etag": stored[f"{prefix}/{name}"]["ETag"]}  # fmt: skip
         assert is_finished(out, granule.stem)
+
+
+def test_credentials_set_after_a_first_run_reach_joblib_s_workers(
+    small_sample, s3_bucket, tmp_path, monkeypatch
+):
+    if available_cpus() < 2:
+        pytest.skip("needs 2 CPUs for 2 joblib workers")
+    credentials = {k: os.environ[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    for name in credentials:
+        monkeypatch.delenv(name)
+    # A first run starts joblib's workers, which joblib keeps, without credentials...
+    first = reduce_granules([small_sample], tmp_path / "local", n_jobs=2, progress=False)
+    assert first.count("done") == len(_granules(small_sample))
+    for name, value in credentials.items():  # ... which are set only now.
+        monkeypatch.setenv(name, value)
+    summary = reduce_granules([small_sample], f"{s3_bucket}/out", n_jobs=2, progress=False)
+    assert summary.count("done") == len(_granules(small_sample)), summary.report()
 
 
 def test_a_rerun_skips_a_changed_box_or_input_is_refused_and_overwrite_replaces(
@@ -191,6 +209,7 @@ _HOLDER = """
 import sys
 from helpers.reduce.lease import Lease, LockLost
 from helpers.reduce.store import open_store
+from helpers.workers import available_cpus
 
 lease = Lease(open_store(sys.argv[1]), "g.lock", float(sys.argv[2]))
 lease.acquire()
