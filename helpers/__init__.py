@@ -25,8 +25,12 @@ from :mod:`helpers.reduce.variables`):
   file objects in :mod:`~helpers.reduce.sources`, read by byte ranges in
   :mod:`~helpers.reduce.remote` through :mod:`~helpers.reduce.transport` (timeouts,
   retries, checked answers, the version pinned); URLs named without secrets in
-  :mod:`~helpers.reduce.urls`
-- :mod:`helpers.load`       reduced outputs as one lazy dask DataFrame
+  :mod:`~helpers.reduce.urls`; outputs to a folder or an S3 bucket through
+  :mod:`~helpers.reduce.store`, one writer per granule (a lease on S3,
+  :mod:`~helpers.reduce.lease`)
+- :mod:`helpers.load`       reduced outputs as one lazy dask DataFrame, from folders or from an
+  object store (``s3://``), read through :mod:`helpers.urlfiles` (files named by URLs, found,
+  sized and fetched with fsspec)
 
 The faces (what the notebooks call):
 

@@ -19,8 +19,10 @@ renamed by a user load as well.
 from __future__ import annotations
 
 import glob
+import io
 import json
 import os
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -30,6 +32,7 @@ import pandas as pd
 from helpers.errors import ReducedFileError
 from helpers.granules import BEAMS, parse_granule_name
 from helpers.reduce.variables import OUTPUT_DTYPES
+from helpers.urlfiles import base_name, fetch, find_files, is_remote, open_small, shown
 
 #: Columns read when none are asked for: enough to map heights and time.
 DEFAULT_COLUMNS: tuple[str, ...] = ("x", "y", "h_li", "t_year", "is_asc")
@@ -43,7 +46,9 @@ NAME_COLUMNS: tuple[str, ...] = tuple(NAME_COLUMN_DTYPES)
 COLUMN_DTYPES: dict[str, object] = {**OUTPUT_DTYPES, **NAME_COLUMN_DTYPES}
 
 
-def find_reduced(source: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
+def find_reduced(
+    source: str | os.PathLike | Iterable[str | os.PathLike],
+) -> list[Path | str]:
     """Reduced output files under a folder (recursively), from a glob, or from a list.
 
     Only names that follow the output convention are taken, so a folder that also holds
@@ -51,30 +56,64 @@ def find_reduced(source: str | os.PathLike | Iterable[str | os.PathLike]) -> lis
 
     Parameters
     ----------
-    source : path-like, glob, or iterable of them
+    source : path-like, URL, glob, or iterable of them
         Folders (searched recursively for ``*_gtXY.h5`` and ``*.parquet``), files or
-        glob patterns.
+        glob patterns; or the same in an object store, as URLs (``s3://bucket/prefix``,
+        read through fsspec, see :mod:`helpers.urlfiles`).
 
     Returns
     -------
-    list of pathlib.Path
-        Sorted, without hidden (``.``-prefixed) files.
+    list of pathlib.Path or str
+        Sorted, without hidden (``.``-prefixed) files: local files as paths, then files in
+        an object store as URLs.
     """
+    return _in_order(_found(source))
+
+
+def _in_order(found) -> list[Path | str]:
+    """Local files (sorted), then URLs (sorted)."""
+    return [*sorted(p for p in found if isinstance(p, Path)),
+            *sorted(p for p in found if isinstance(p, str))]  # fmt: skip
+
+
+def _is_output(name: str) -> bool:
+    return not name.startswith(".") and bool(_OUTPUT_NAME.fullmatch(name))
+
+
+_OUTPUT_NAME = re.compile(r".*(_gt[123][lr]\.h5|\.parquet)")
+
+
+def _found(source) -> dict[Path | str, int | None]:
+    """Every reduced output of ``source`` -> its size when a listing gave it (URLs)."""
     items = [source] if isinstance(source, (str, os.PathLike)) else list(source)
-    found: set[Path] = set()
+    found: dict[Path | str, int | None] = {}
     for item in items:
-        path = Path(item)
-        if path.is_dir() or path.is_file():
-            candidates = [path]
-        else:
-            candidates = [Path(m) for m in glob.glob(str(item), recursive=True)]
-        for candidate in candidates:  # a folder, given or matched, is searched
-            if candidate.is_dir():
-                inside = [*candidate.rglob("*_gt[123][lr].h5"), *candidate.rglob("*.parquet")]
-                found.update(p for p in inside if not p.is_dir() and not p.name.startswith("."))
-            elif not candidate.name.startswith("."):
-                found.add(candidate)
-    return sorted(found)
+        if is_remote(item):
+            remote = find_files(str(item))
+            if list(remote) == [str(item)]:
+                found.update(remote)  # a file named on its own is taken as it is
+                continue
+            found.update({u: n for u, n in remote.items() if _is_output(base_name(u))})
+            continue
+        for path in _local_outputs(item):
+            found[path] = None
+    return found
+
+
+def _local_outputs(item: str | os.PathLike) -> set[Path]:
+    found: set[Path] = set()
+    path = Path(item)
+    if path.is_dir() or path.is_file():
+        candidates = [path]
+    else:
+        candidates = [Path(m) for m in glob.glob(str(item), recursive=True)]
+    for candidate in candidates:  # a folder, given or matched, is searched
+        if candidate.is_dir():
+            inside = [*candidate.rglob("*_gt[123][lr].h5"), *candidate.rglob("*.parquet")]
+            found.update(p for p in inside if not p.is_dir() and not p.name.startswith("."))
+        elif not candidate.name.startswith("."):
+            found.add(candidate)
+    return found
 
 
 #: What h5py and pyarrow raise for a file they cannot read (pyarrow's errors derive from
@@ -130,9 +169,10 @@ def read_file(path: str | os.PathLike, columns: Sequence[str]) -> pd.DataFrame:
 
     Parameters
     ----------
-    path : path-like
+    path : path-like or str
         A reduced output, ``<granule>_<beam>.h5`` or ``<granule>.parquet`` (or the same
-        file under another name).
+        file under another name); or its URL in an object store (``s3://...``, fetched
+        whole: outputs are small).
     columns : sequence of str
         Output variables and/or granule fields (``beam``, ``rgt``, ``cycle``).
 
@@ -151,47 +191,60 @@ def read_file(path: str | os.PathLike, columns: Sequence[str]) -> pd.DataFrame:
     ReducedFileError
         If the file cannot be read (truncated, corrupt, not an output), naming it.
     """
-    path = Path(path)
-    if path.is_dir():
-        raise ReducedFileError(f"{path}: is a folder, not a reduced output file")
-    stored = [c for c in columns if c not in NAME_COLUMNS or (c == "beam" and path.suffix != ".h5")]
+    remote = is_remote(path)
+    named = Path(base_name(str(path))) if remote else Path(path)  # its name and suffix
+    shown_as = shown(str(path)) if remote else str(path)
+    if not remote and named.is_dir():
+        raise ReducedFileError(f"{named}: is a folder, not a reduced output file")
+    stored = [c for c in columns
+              if c not in NAME_COLUMNS or (c == "beam" and named.suffix != ".h5")]  # fmt: skip
     try:
-        reader = _read_h5 if path.suffix == ".h5" else _read_parquet
-        data, fields, n = reader(path, stored)
+        source: Path | bytes = fetch(str(path)) if remote else named
+        reader = _read_h5 if named.suffix == ".h5" else _read_parquet
+        data, fields, n = reader(source, stored, named.name)
     except KeyError:
         raise
     except _READ_ERRORS as err:  # h5py's and pyarrow's ways of saying "cannot read this"
         reason = " ".join(str(err).split()) or type(err).__name__
         raise ReducedFileError(
-            f"{path}: cannot read this reduced output ({reason}); delete it or reduce its "
+            f"{shown_as}: cannot read this reduced output ({reason}); delete it or reduce its "
             "granule again"
         ) from err
-    check_dtypes(data, path)
+    check_dtypes(data, named)
+    _add_name_columns(data, fields, columns, n, named, shown_as)
+    return pd.DataFrame({c: data[c] for c in columns})
+
+
+def _add_name_columns(data: dict, fields: dict, columns: Sequence[str], n: int, named: Path,
+                      shown_as: str) -> None:  # fmt: skip
+    """Add the asked ``beam``, ``rgt``, ``cycle`` columns that the file does not store, from
+    its attributes (``fields``) or else its name."""
     wanted = [c for c in NAME_COLUMNS if c in columns and c not in data]
-    fields = _fields_from_name(path) | fields if wanted else fields
+    fields = _fields_from_name(named) | fields if wanted else fields
     for column in wanted:
         if column not in fields:
             raise ReducedFileError(
-                f"{path}: no {column} attribute, and its name is not "
+                f"{shown_as}: no {column} attribute, and its name is not "
                 "<granule>_<beam>.h5 or <granule>.parquet; reduce its granule again"
             )
         dtype = object if column == "beam" else COLUMN_DTYPES[column]
         data[column] = np.full(n, fields[column], dtype=dtype)
     if "beam" in columns:
         data["beam"] = pd.Categorical(data["beam"], dtype=_BEAM_DTYPE)
-    return pd.DataFrame({c: data[c] for c in columns})
 
 
 def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _read_h5(path: Path, columns: Sequence[str]) -> tuple[dict, dict, int]:
-    """(columns, granule fields from the attributes, number of rows) of an HDF5 output."""
+def _read_h5(source: Path | bytes, columns: Sequence[str],
+             name: str) -> tuple[dict, dict, int]:  # fmt: skip
+    """(columns, granule fields from the attributes, number of rows) of an HDF5 output (a
+    file, or its bytes)."""
     import h5py
 
-    with h5py.File(path, "r") as f:
-        _require(path, columns, f)
+    with h5py.File(io.BytesIO(source) if isinstance(source, bytes) else source, "r") as f:
+        _require(name, columns, f)
         data = {c: f[c][()] for c in columns}
         n = len(next(iter(data.values()))) if data else f["h_li"].shape[0]
         attrs = f.attrs
@@ -201,24 +254,30 @@ def _read_h5(path: Path, columns: Sequence[str]) -> tuple[dict, dict, int]:
     return data, fields, n
 
 
-def _read_parquet(path: Path, columns: Sequence[str]) -> tuple[dict, dict, int]:
-    """(columns, granule fields from the metadata, number of rows) of a Parquet output."""
+def _read_parquet(source: Path | bytes, columns: Sequence[str],
+                  name: str) -> tuple[dict, dict, int]:  # fmt: skip
+    """(columns, granule fields from the metadata, number of rows) of a Parquet output (a
+    file, or its bytes)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = pq.read_schema(path)
-    _require(path, columns, set(schema.names))
-    table = pq.read_table(path, columns=list(columns))
+    def opened():
+        return pa.BufferReader(source) if isinstance(source, bytes) else source
+
+    schema = pq.read_schema(opened())
+    _require(name, columns, set(schema.names))
+    table = pq.read_table(opened(), columns=list(columns))
     meta = schema.metadata or {}
     fields = {k: int(json.loads(meta[k.encode()])) for k in ("rgt", "cycle")
               if k.encode() in meta}  # fmt: skip
     return {c: table.column(c).to_numpy() for c in columns}, fields, table.num_rows
 
 
-def _require(path: Path, columns: Sequence[str], have) -> None:
+def _require(name: str, columns: Sequence[str], have) -> None:
     """KeyError naming the file if ``have`` (a container of names) lacks a column."""
     missing = [c for c in columns if c not in have]
     if missing:
-        raise KeyError(f"{path.name} has no column {', '.join(missing)}")
+        raise KeyError(f"{name} has no column {', '.join(missing)}")
 
 
 def _read_group(
@@ -230,13 +289,14 @@ def _read_group(
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
-def _group_by_size(files: Sequence[Path], target_bytes: int) -> list[list[str]]:
-    """Consecutive files in groups of about ``target_bytes`` on disk (stat only, no reads)."""
+def _group_by_size(files: dict[Path | str, int | None], target_bytes: int) -> list[list[str]]:
+    """Consecutive files in groups of about ``target_bytes`` on disk (sizes from a listing,
+    or a stat; nothing is read)."""
     groups: list[list[str]] = []
     current: list[str] = []
     size = 0
-    for path in files:
-        nbytes = path.stat().st_size
+    for path, known in files.items():
+        nbytes = known if known is not None else Path(path).stat().st_size
         if current and size + nbytes > target_bytes:
             groups.append(current)
             current, size = [], 0
@@ -252,23 +312,25 @@ def stored_epsg(path: str | os.PathLike) -> int | None:
     metadata (Parquet); None for outputs written before they recorded it, and for files
     that cannot be read (reading their data then names them)."""
     try:
-        return _stored_epsg(Path(path))
+        if is_remote(path):
+            with open_small(str(path)) as handle:
+                return _stored_epsg(handle, base_name(str(path)))
+        return _stored_epsg(Path(path), Path(path).name)
     except _READ_ERRORS:
         return None
 
 
-def _stored_epsg(path: Path) -> int | None:
-    if path.suffix == ".h5":
+def _stored_epsg(source, name: str) -> int | None:
+    """The EPSG code stored in a file (a path, or a file object on one)."""
+    if name.endswith(".h5"):
         import h5py
 
-        with h5py.File(path, "r") as f:
+        with h5py.File(source, "r") as f:
             value = f.attrs.get("epsg")
         return None if value is None else int(value)
-    import json
-
     import pyarrow.parquet as pq
 
-    value = (pq.read_schema(path).metadata or {}).get(b"epsg")
+    value = (pq.read_schema(source).metadata or {}).get(b"epsg")
     return None if value is None else int(json.loads(value))
 
 
@@ -280,10 +342,14 @@ def check_same_epsg(paths: Sequence[str | os.PathLike], reference: str | os.Path
         got = stored_epsg(path)
         if None not in (want, got) and got != want:
             raise ValueError(
-                f"reduced outputs in different projections: EPSG:{want} ({Path(reference).name})"
-                f" and EPSG:{got} ({Path(path).name}); open each projection's outputs "
+                f"reduced outputs in different projections: EPSG:{want} ({_name(reference)})"
+                f" and EPSG:{got} ({_name(path)}); open each projection's outputs "
                 "separately, or reduce again with one --epsg"
             )
+
+
+def _name(path: str | os.PathLike) -> str:
+    return base_name(str(path)) if is_remote(path) else Path(path).name
 
 
 def epsg_of(df) -> int | None:
@@ -305,8 +371,9 @@ def open_reduced(
 
     Parameters
     ----------
-    source : path-like, glob, or list of them
-        A folder (searched recursively), a glob pattern or files.
+    source : path-like, URL, glob, or list of them
+        A folder (searched recursively), a glob pattern or files; or the same in an
+        object store (``s3://bucket/prefix``: partitions fetch their files through fsspec).
     columns : sequence of str, optional
         Columns to read: any output variable plus ``beam``, ``rgt``, ``cycle``.
         Default: :data:`DEFAULT_COLUMNS`.
@@ -331,16 +398,13 @@ def open_reduced(
     """
     import dask.dataframe as dd
 
-    columns = list(columns or DEFAULT_COLUMNS)
-    unknown = [c for c in columns if c not in COLUMN_DTYPES]
-    if unknown:
-        raise ValueError(
-            f"unknown column(s) {', '.join(unknown)}; choose from {', '.join(COLUMN_DTYPES)}"
-        )
-    files = find_reduced(source)
+    columns = _known_columns(columns or DEFAULT_COLUMNS)
+    found = _found(source)
+    files = _in_order(found)  # as find_reduced gives them
     if not files:
-        raise FileNotFoundError(f"no reduced outputs (*_gtXY.h5 or *.parquet) in {source}")
-    groups = _group_by_size(files, int(partition_mb * 1e6))
+        raise FileNotFoundError(f"no reduced outputs (*_gtXY.h5 or *.parquet) in "
+                                f"{shown(str(source)) if is_remote(source) else source}")
+    groups = _group_by_size({f: found[f] for f in files}, int(partition_mb * 1e6))
     meta = _meta(columns)
     # Every partition checks its files' EPSG against the first file's (when computed).
     meta.attrs["epsg_of_all"] = str(files[0])
@@ -355,6 +419,16 @@ def open_reduced(
         enforce_metadata=False,
         label="read-reduced",
     )
+
+
+def _known_columns(columns: Sequence[str]) -> list[str]:
+    """The asked columns, as a list; ValueError naming any that the loader does not know."""
+    unknown = [c for c in columns if c not in COLUMN_DTYPES]
+    if unknown:
+        raise ValueError(
+            f"unknown column(s) {', '.join(unknown)}; choose from {', '.join(COLUMN_DTYPES)}"
+        )
+    return list(columns)
 
 
 def read_eagerly(files: Sequence[str | os.PathLike], columns: Sequence[str]):

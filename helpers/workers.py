@@ -60,7 +60,7 @@ def worker_count(requested: int, tasks: int) -> int:
     return max(1, min(requested, available_cpus(), tasks))
 
 
-def init_worker(parent: int | None = None) -> None:
+def init_worker(parent: int | None = None, environment: str = "") -> None:
     """Set up a worker process (joblib's ``initializer``): it dies with its parent, and
     leaves Ctrl-C to the parent.
 
@@ -73,6 +73,10 @@ def init_worker(parent: int | None = None) -> None:
     parent : int, optional
         The parent's pid as the parent saw it (``os.getpid()`` there). If the parent
         died before this ran, this process exits at once.
+    environment : str, optional
+        :func:`environment_fingerprint` of the parent when it started the workers. Not
+        used here: joblib reuses its workers only for the same ``initargs``, so workers
+        that started under another environment (other credentials) are not reused.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if os.environ.get(DEBUG_ENV):  # the parent runs with --debug
@@ -85,6 +89,23 @@ def init_worker(parent: int | None = None) -> None:
             pass
     if parent is not None and os.getppid() != parent:  # orphaned already
         os._exit(1)
+
+
+def environment_fingerprint() -> str:
+    """A digest of this process's environment variables (no value can be read back from it).
+
+    Workers inherit the environment when they start; joblib keeps its workers between runs,
+    so a run passes this among its initializer's arguments to get fresh workers whenever
+    the environment (credentials, endpoints) changed since they started.
+
+    Examples
+    --------
+    >>> len(environment_fingerprint())
+    16
+    """
+    import hashlib
+
+    return hashlib.sha256(repr(sorted(os.environ.items())).encode()).hexdigest()[:16]
 
 
 class InterruptGuard:

@@ -248,3 +248,35 @@ def full_granule(tmp_path_factory) -> Path:
     generate_sample(folder, SampleConfig(full=True, max_granules=1), n_jobs=1, progress=False)
     (granule,) = folder.glob("ATL06_*.h5")
     return granule
+
+
+# --------------------------------------------------------------------------- S3 (moto)
+
+
+@pytest.fixture(scope="session")
+def moto_s3():
+    """moto's S3 server on 127.0.0.1 for the whole session; its endpoint URL."""
+    from s3server import moto_server
+
+    with moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture()
+def s3_bucket(moto_s3, monkeypatch, tmp_path) -> str:
+    """A fresh, empty bucket on moto's server, and dummy credentials and its endpoint in the
+    environment (s3fs's cached filesystems forgotten before and after): ``s3://<bucket>``."""
+    import uuid
+
+    import s3fs
+    from s3server import AWS_UNSET, client, s3_environment
+
+    for name, value in s3_environment(moto_s3, tmp_path).items():
+        monkeypatch.setenv(name, value)
+    for name in AWS_UNSET:
+        monkeypatch.delenv(name, raising=False)
+    s3fs.S3FileSystem.clear_instance_cache()
+    bucket = f"test-{uuid.uuid4().hex[:12]}"
+    client(moto_s3).create_bucket(Bucket=bucket)
+    yield f"s3://{bucket}"
+    s3fs.S3FileSystem.clear_instance_cache()

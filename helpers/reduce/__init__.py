@@ -8,9 +8,11 @@ flat 1-D datasets (or one Parquet file per granule with a ``beam`` column).
 
 Expected problems (a file that is not HDF5, another product, missing beams, nothing in
 the box) are reported in one line naming the file, and the other granules go on.
-Outputs are written under temporary names and renamed when complete; a small record in
-``OUTDIR/.reduced/`` marks a granule as finished, so re-runs skip it unless asked to
-overwrite, and a run killed half-way leaves nothing a re-run would take for finished.
+Outputs go to a folder or an S3 bucket (``-o s3://bucket/prefix``) and become visible only
+when complete (a rename, or one PUT); a small record in ``OUTDIR/.reduced/`` marks a
+granule as finished, so re-runs skip it unless asked to overwrite, and a run killed
+half-way leaves nothing a re-run would take for finished. One writer at a time works on a
+granule, and a lost worker's granules are reduced again elsewhere.
 
 Inputs are paths, URLs (``https://``, ``s3://``: read by byte ranges, only what the box
 needs, never downloaded whole) or open file objects such as ``earthaccess.open()`` gives.
@@ -26,6 +28,10 @@ The package by concern, from the lowest layer up:
 - :mod:`helpers.reduce.remote`    reading over the network by byte ranges, cached for HDF5
 - :mod:`helpers.reduce.options`   what a caller asks: :class:`ReduceOptions`, what records keep
 - :mod:`helpers.reduce.result`    what the reducer answers: :class:`GranuleResult` and its status
+- :mod:`helpers.reduce.lease`     one writer at a time on an object store: a lock object
+  held by a lease, renewed while its holder lives
+- :mod:`helpers.reduce.store`     where outputs go: a local folder or an S3 bucket, behind
+  one interface (atomic writes, stamps, listings, locks)
 - :mod:`helpers.reduce.outputs`   writing outputs atomically, and the "finished" records
 - :mod:`helpers.reduce.sources`   what is read: a path, a URL or a file object; its name,
   identity and credentials

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import re
 from collections.abc import Sequence
-from pathlib import Path
 
 from helpers.bbox import BBox
 from helpers.errors import debug_logging
 from helpers.fileio import PARTIAL_SUFFIX
+from helpers.reduce.lease import DEFAULT_LEASE_S
 from helpers.reduce.options import ReduceOptions
 from helpers.reduce.outputs import RECORDS
-from helpers.reduce.policy import FAILURES, failure_path
+from helpers.reduce.policy import FAILURES, read_failure
 from helpers.reduce.run import RunSummary, reduce_granules
 from helpers.reduce.sources import source_name
+from helpers.reduce.store import Store, open_store
 from helpers.reduce.transport import ATTEMPTS, DEFAULT_TIMEOUT_S
 
 
@@ -44,7 +45,7 @@ DESCRIPTION = (
     "granule and beam, <granule>_<beam>.h5 (or one Parquet file per granule). "
     "Finished granules are skipped on re-runs; broken files are named and skipped; "
     "an output folder holding outputs made with another box or format is refused "
-    "unless --overwrite."
+    "unless --overwrite. Outputs may go to a local folder or an S3 bucket (s3://...)."
 )
 
 
@@ -65,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         "(EARTHDATA_USERNAME/EARTHDATA_PASSWORD or ~/.netrc); s3:// of NASA's buckets "
         "works only inside AWS us-west-2",
     )
-    parser.add_argument("-o", "--outdir", required=True, type=Path, help="output folder")
+    _add_outdir(parser)
     parser.add_argument(
         "-b",
         "--bbox",
@@ -96,18 +97,24 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="redo granules that are already finished, replacing all their old outputs",
     )
-    parser.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="run on an existing dask.distributed cluster at ADDRESS "
-        "(e.g. tcp://127.0.0.1:8786) instead of local processes",
-    )
-    _add_timeout(parser)
+    _add_scheduler(parser)
+    _add_timeout(parser)  # and --lease
     parser.add_argument(
         "--force", action="store_true", help="allow writing into a folder that holds input granules"
     )
     _add_verbosity(parser)
     return parser  # fmt: skip
+
+
+def _add_scheduler(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on an existing dask.distributed cluster at ADDRESS "
+        "(e.g. tcp://127.0.0.1:8786) instead of local processes; with workers on other "
+        "machines, write to a bucket (-o s3://...). A lost worker's granules are reduced "
+        "again by the others",
+    )
 
 
 def _add_verbosity(parser: argparse.ArgumentParser) -> None:
@@ -125,6 +132,33 @@ def _add_timeout(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help=f"for URLs: seconds to wait for a connection, or for the next bytes of an "
         f"answer, before trying again ({ATTEMPTS} tries in all; default {DEFAULT_TIMEOUT_S:g})",
+    )
+    _add_lease(parser)
+
+
+def _add_outdir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-o",
+        "--outdir",
+        required=True,
+        metavar="FOLDER_OR_URL",
+        help="output folder, or s3://bucket/prefix to write into an S3 bucket (credentials "
+        "from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ~/.aws or an instance role, never "
+        "from the URL; AWS_ENDPOINT_URL_S3 for an S3-compatible server). Either way an "
+        "output appears only when complete, and records in .reduced/ let re-runs skip "
+        "finished granules",
+    )
+
+
+def _add_lease(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lease",
+        type=float,
+        default=DEFAULT_LEASE_S,
+        metavar="SECONDS",
+        help="for s3:// outputs: a granule's lock lasts this long unless its writer renews "
+        "it (every third of it); a lost worker's granules are taken over by others after at "
+        f"most this long (default {DEFAULT_LEASE_S:g}). Local folders use the kernel's locks",
     )
 
 
@@ -153,7 +187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         bbox = BBox.from_sequence(args.bbox) if args.bbox else None
         options = ReduceOptions(bbox=bbox, fmt=args.format, overwrite=args.overwrite,
-                                epsg=args.epsg, timeout=args.timeout)  # fmt: skip
+                                epsg=args.epsg, timeout=args.timeout,
+                                lease=args.lease)  # fmt: skip
         if args.jobs < 1:
             raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
         summary = reduce_granules(
@@ -166,21 +201,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.exit(130, f"interrupted: unfinished granules carry no record; re-run to finish "
                          f"(temporary *{PARTIAL_SUFFIX} files are ignored)\n")  # fmt: skip
     print(summary.report())
-    traced = unexpected_failures(args.outdir, summary)
+    store = open_store(args.outdir)
+    traced = unexpected_failures(store, summary)
     if traced and not args.debug:
         print(f"{traced} of the failures were errors nobody expected (a bug?): their tracebacks "
-              f"are in {Path(args.outdir) / RECORDS / FAILURES}/ (or run again with --debug)")
+              f"are in {store.name_label(f'{RECORDS}/{FAILURES}')}/ (or run again with --debug)")
     return 1 if summary.failed else 0
 
 
-def unexpected_failures(outdir: Path, summary: RunSummary) -> int:
+def unexpected_failures(outdir: str | os.PathLike | Store, summary: RunSummary) -> int:
     """How many failed granules left a traceback in their failure record."""
+    store = open_store(outdir)
     count = 0
     for result in summary.failed:
         stem = source_name(result.source).removesuffix(".h5")
         try:
-            record = json.loads(failure_path(outdir, stem).read_text()) if stem else {}
-        except (OSError, ValueError):
+            count += bool(stem and read_failure(store, stem).get("traceback"))
+        except Exception:  # the store cannot be read now: the summary has said enough
             continue
-        count += bool(record.get("traceback"))
     return count

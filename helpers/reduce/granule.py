@@ -3,7 +3,8 @@
 The steps live in their own modules -- opening and checking the file
 (:mod:`~helpers.reduce.atl06file`), how it is read (:mod:`~helpers.reduce.strategy`), the
 science of a beam (:mod:`~helpers.reduce.beam`), what to do with existing outputs
-(:mod:`~helpers.reduce.policy`), writing (:mod:`~helpers.reduce.outputs`) -- and this
+(:mod:`~helpers.reduce.policy`), writing (:mod:`~helpers.reduce.outputs`) into a folder or
+a bucket (:mod:`~helpers.reduce.store`), holding the granule's lock meanwhile -- and this
 module runs them. Each step raises :class:`~helpers.errors.GranuleError` (or a subclass)
 for a problem it expects; :func:`reduce_granule` turns that, and any other exception, into
 a failed :class:`~helpers.reduce.result.GranuleResult` with a one-line reason, so the
@@ -17,12 +18,10 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, fields
 from typing import IO
 
 from helpers.errors import GranuleError, format_traceback, log_unexpected, one_line
-from helpers.fileio import locked
 from helpers.reduce.atl06file import (
     beam_attrs,
     choose_epsg,
@@ -32,8 +31,17 @@ from helpers.reduce.atl06file import (
     open_beams,
 )
 from helpers.reduce.beam import reduce_one_beam
+from helpers.reduce.lease import Held, LockLost
 from helpers.reduce.options import ReduceOptions, record_options
-from helpers.reduce.outputs import RECORDS, lock_path, remove_granule_outputs, write_outputs
+from helpers.reduce.outputs import (
+    FINISHED,
+    RECORDS,
+    lock_name,
+    read_record,
+    remove_granule_outputs,
+    state_of,
+    write_outputs,
+)
 from helpers.reduce.policy import (
     Plan,
     clear_failure,
@@ -45,6 +53,7 @@ from helpers.reduce.policy import (
 from helpers.reduce.remote import prefetch_chunks
 from helpers.reduce.result import GranuleResult
 from helpers.reduce.sources import Source, as_source
+from helpers.reduce.store import Store, open_store
 from helpers.reduce.strategy import box_search, read_each, read_rows
 from helpers.reduce.urls import scrub
 
@@ -72,8 +81,9 @@ class _Failed(Exception):
 
 def reduce_granule(
     source: str | os.PathLike | IO[bytes],
-    outdir: str | os.PathLike,
+    outdir: str | os.PathLike | Store,
     options: ReduceOptions | None = None,
+    run: str = "",
 ) -> GranuleResult:
     """Reduce one granule into ``outdir``: one file per beam (or one Parquet file).
 
@@ -89,10 +99,15 @@ def reduce_granule(
         ``s3://`` URL, read by byte ranges (only what the box needs); or an open file
         object, such as ``earthaccess.open()`` gives (see :mod:`helpers.reduce.sources`
         for credentials). Outputs are named after its file name.
-    outdir : path-like
-        Output folder (created if missing).
+    outdir : path-like or str
+        Output folder (created if missing), or an object store's URL,
+        ``s3://bucket/prefix`` (:func:`~helpers.reduce.store.open_store`; credentials from
+        the environment).
     options : ReduceOptions, optional
         Area, format and overwrite; default: no area filter, HDF5, skip finished.
+    run : str, optional
+        A token naming the run, kept in the record: a granule found finished by this very
+        run (by a worker that was lost before it reported) counts as done, not skipped.
 
     Returns
     -------
@@ -102,7 +117,6 @@ def reduce_granule(
         without credentials or query string.
     """
     options = options or ReduceOptions()
-    outdir = Path(outdir)
     started = time.perf_counter()
     try:
         src = as_source(source, options.timeout)
@@ -111,7 +125,10 @@ def reduce_granule(
                              reason=f"not a path, URL or file object: {one_line(err)}")  # fmt: skip
     tally = Tally()
     try:
-        result = _reduce(src, outdir, options, tally)
+        store = open_store(outdir)
+        result = _reduce(src, store, options, tally, run)
+    except ValueError as err:  # not a folder or a supported URL
+        result = GranuleResult(source=src.label, status="failed", reason=one_line(err))
     finally:
         src.close()
     result.requests, result.bytes_fetched = src.requests, src.bytes_fetched
@@ -120,24 +137,30 @@ def reduce_granule(
     return result
 
 
-def _reduce(src: Source, outdir: Path, options: ReduceOptions, tally: Tally) -> GranuleResult:
+def _reduce(src: Source, store: Store, options: ReduceOptions, tally: Tally,
+            run: str) -> GranuleResult:  # fmt: skip
     """The granule's result; every failure, expected or not, caught here and recorded."""
     stem = ""
     try:
         stem = output_stem(src)
-        (outdir / RECORDS).mkdir(parents=True, exist_ok=True)
-        with locked(lock_path(outdir, stem)):  # one process at a time per granule
-            return _reduce_locked(src, outdir, stem, options, tally)
+        store.prepare(RECORDS)
+        with store.lock(lock_name(stem), options.lease) as held:  # one writer per granule
+            tally.notes += held.notes
+            return _reduce_locked(src, store, stem, options, tally, held, run)
+    except LockLost as err:  # the granule is another writer's now: no failure record
+        return GranuleResult(source=src.label, status="failed", reason=str(err),
+                             notes=tally.notes)  # fmt: skip
     except GranuleError as err:
         failure = _Failed(str(err))
     except _Failed as err:
         failure = err
     except Exception as err:  # the guard: this granule fails, the run goes on
         failure = _Failed(f"unexpected error: {one_line(err)}", err)
-    return _failed(src, outdir, stem, tally, failure)
+    return _failed(src, store, stem, tally, failure)
 
 
-def _failed(src: Source, outdir: Path, stem: str, tally: Tally, failure: _Failed) -> GranuleResult:
+def _failed(src: Source, store: Store, stem: str, tally: Tally,
+            failure: _Failed) -> GranuleResult:  # fmt: skip
     """The failed result; the traceback of an unexpected error logged and recorded."""
     trace = ""
     if failure.cause is not None:
@@ -145,8 +168,8 @@ def _failed(src: Source, outdir: Path, stem: str, tally: Tally, failure: _Failed
         trace = src.censor(format_traceback(failure.cause))
     if stem:
         try:
-            write_failure(outdir, stem, src.label, src.censor(failure.reason), trace)
-        except OSError as err:  # a full or read-only disk: the result still says why
+            write_failure(store, stem, src.label, src.censor(failure.reason), trace)
+        except Exception as err:  # a full or read-only disk: the result still says why
             log.warning("cannot record the failure of %s: %s", src.label, one_line(err))
     return GranuleResult(source=src.label, status="failed", reason=failure.reason,
                          notes=tally.notes, points_read=tally.points_read,
@@ -154,25 +177,44 @@ def _failed(src: Source, outdir: Path, stem: str, tally: Tally, failure: _Failed
                          bytes_read=tally.bytes_read)  # fmt: skip
 
 
-def _reduce_locked(src: Source, outdir: Path, stem: str, options: ReduceOptions,
-                   tally: Tally) -> GranuleResult:  # fmt: skip
+def _reduce_locked(src: Source, store: Store, stem: str, options: ReduceOptions,
+                   tally: Tally, held: Held, run: str) -> GranuleResult:  # fmt: skip
     """Skip a finished granule, refuse another input's outputs, else reduce and write."""
-    identity = identity_of(src, outdir, stem)
-    made_by = {"input": identity, "options": record_options(options)}
-    todo, state = plan(outdir, stem, identity, made_by["options"], options.overwrite)
+    record = read_record(store, stem)
+    identity = identity_of(src, head=record is None)
+    wanted = record_options(options)
+    made_by: dict[str, object] = {"input": identity, "options": wanted}
+    made_by |= {"run": run} if run else {}
+    state = state_of(store, record, identity, wanted)
+    if run and state == FINISHED and record is not None and record.get("run") == run:
+        return _finished_by_this_run(src, record, tally)
+    todo = plan(state, record, identity, stem, store.label, options.overwrite)
     if todo is Plan.SKIP:
-        return GranuleResult(source=src.label, status="skipped")
+        return GranuleResult(source=src.label, status="skipped", notes=tally.notes)
     try:
-        return _reduce_and_write(src, outdir, stem, options, tally, made_by)
+        return _reduce_and_write(src, store, stem, options, tally, made_by, held)
+    except LockLost:
+        raise
     except (GranuleError, _Failed):
         if todo is Plan.REPLACE:  # never leave outputs of another input or options behind
-            remove_granule_outputs(outdir, stem)
+            remove_granule_outputs(store, stem)
             tally.notes.append(f"its old outputs ({state}) were removed")
         raise
 
 
-def _reduce_and_write(src: Source, outdir: Path, stem: str, options: ReduceOptions,
-                      tally: Tally, made_by: dict) -> GranuleResult:  # fmt: skip
+def _finished_by_this_run(src: Source, record: dict, tally: Tally) -> GranuleResult:
+    """The result of a granule that a worker of this run finished, then was lost before it
+    reported (the task was run again): done, as its record tells."""
+    kept = {f.name: record[f.name] for f in fields(GranuleResult)
+            if f.name in record and f.name not in ("source", "status")}  # fmt: skip
+    result = GranuleResult(source=src.label, status="done", **kept)
+    lost = "finished by a worker of this run that was lost before it reported"
+    result.notes = [*result.notes, *tally.notes, lost]
+    return result
+
+
+def _reduce_and_write(src: Source, store: Store, stem: str, options: ReduceOptions,
+                      tally: Tally, made_by: dict, held: Held) -> GranuleResult:  # fmt: skip
     """Read, reduce and write one granule, telling reading errors from writing errors."""
     try:
         beams, attrs = _read_and_reduce(src, options, tally)
@@ -188,10 +230,13 @@ def _reduce_and_write(src: Source, outdir: Path, stem: str, options: ReduceOptio
                            absent_variables=tally.absent_variables,
                            bytes_read=tally.bytes_read)  # fmt: skip
     try:
-        write_outputs(outdir, stem, beams, attrs, options.fmt, result, made_by)
+        write_outputs(store, stem, beams, attrs, options.fmt, result, made_by, held.check)
+    except LockLost:
+        raise
     except Exception as err:
-        raise _Failed(f"cannot write its outputs into {outdir}: {one_line(err)}", err) from err
-    clear_failure(outdir, stem)
+        raise _Failed(f"cannot write its outputs into {store.label}: {one_line(err)}",
+                      err) from err  # fmt: skip
+    clear_failure(store, stem)
     return result
 
 

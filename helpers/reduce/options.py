@@ -9,6 +9,7 @@ from typing import Literal, get_args
 from helpers import __version__
 from helpers.bbox import BBox
 from helpers.projection import check_epsg
+from helpers.reduce.lease import DEFAULT_LEASE_S
 from helpers.reduce.transport import DEFAULT_TIMEOUT_S
 from helpers.reduce.variables import MAX_ABS_HEIGHT_M
 
@@ -18,6 +19,8 @@ FORMATS: tuple[str, ...] = get_args(OutputFormat)
 
 #: ReduceOptions fields that change how a granule is read, never what is written.
 HOW_TO_READ = ("area_reads", "read_ahead", "timeout")
+#: ReduceOptions fields that change how outputs are written, never what they hold.
+HOW_TO_WRITE = ("lease",)
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,11 @@ class ReduceOptions:
         For URLs: seconds to wait for a connection or for the next bytes of an answer
         before trying again (each request is tried 3 times; see
         :mod:`helpers.reduce.transport`).
+    lease : float
+        For outputs in an object store (``s3://``): seconds a granule's lock lasts without
+        renewal. Its holder renews it every third of that; a worker that is lost holds it
+        at most this long before another worker takes the granule over (see
+        :mod:`helpers.reduce.lease`). Local folders use the kernel's locks instead.
 
     Examples
     --------
@@ -65,6 +73,7 @@ class ReduceOptions:
     area_reads: bool = True
     read_ahead: bool | None = None
     timeout: float = DEFAULT_TIMEOUT_S
+    lease: float = DEFAULT_LEASE_S
 
     def __post_init__(self) -> None:
         if self.fmt not in FORMATS:
@@ -73,6 +82,8 @@ class ReduceOptions:
             object.__setattr__(self, "epsg", check_epsg(self.epsg))
         if not self.timeout > 0:
             raise ValueError(f"timeout must be a positive number of seconds, not {self.timeout}")
+        if not self.lease > 0:
+            raise ValueError(f"lease must be a positive number of seconds, not {self.lease}")
 
     def describe_filters(self) -> str:
         """The filters as one line, stored with every output."""
@@ -83,9 +94,10 @@ class ReduceOptions:
 
 
 def record_options(options: ReduceOptions) -> dict:
-    """The options a granule's record keeps (all but ``overwrite`` and :data:`HOW_TO_READ`;
-    ``epsg`` when forced), as JSON reads them back."""
-    key = {k: v for k, v in asdict(options).items() if k not in ("overwrite", *HOW_TO_READ)}
+    """The options a granule's record keeps (all but ``overwrite``, :data:`HOW_TO_READ` and
+    :data:`HOW_TO_WRITE`; ``epsg`` when forced), as JSON reads them back."""
+    skipped = ("overwrite", *HOW_TO_READ, *HOW_TO_WRITE)
+    key = {k: v for k, v in asdict(options).items() if k not in skipped}
     if options.epsg is None:  # chosen per granule (in each output's attributes)
         del key["epsg"]
     key["bbox"] = options.bbox.as_list() if options.bbox is not None else None

@@ -1,32 +1,39 @@
 """A granule's reduced outputs, and the records that say what made them.
 
-Outputs are written under temporary names and renamed when complete; only then is a
-small JSON record written to ``OUTDIR/.reduced/<granule>.json``. The record says what
-made the outputs: the input (its path, size and modification time), the options (area,
-format, filters, reducer version) and the size and time of every output file. So a
-re-run can tell a granule that is finished from one that was reduced from another file
-of the same name, with another box or format, or whose outputs were damaged since.
+Outputs go to a :class:`~helpers.reduce.store.Store`: a local folder, or a prefix of an S3
+bucket. They become visible only when complete (a local file is written under a temporary
+name and renamed; an object is written with one PUT); only then is a small JSON record
+written to ``OUTDIR/.reduced/<granule>.json``. The record says what made the outputs: the
+input (its path, size and modification time; for a URL its size and version), the options
+(area, format, filters, reducer version) and what identifies every output as written (its
+size, and its modification time in a folder or its ETag in a bucket). So a re-run can tell
+a granule that is finished from one that was reduced from another file of the same name,
+with another box or format, or whose outputs were damaged since.
 
-Replacing a granule replaces all of its outputs: the new files are written first; then
-the record goes, every old output of that granule (either format) that is not among the
-new ones is removed, the new files are renamed into place, and a new record is written.
-A run killed half-way therefore leaves nothing that a re-run would take for finished.
-One process at a time works on a granule: a lock file beside its record.
+Replacing a granule replaces all of its outputs: the new files are written first (locally,
+under temporary names; in a bucket, staged in a local temporary folder); then the record
+goes, every old output of that granule (either format) that is not among the new ones is
+removed, the new files are made visible, and a new record is written. A run killed
+half-way therefore leaves nothing that a re-run would take for finished. One writer at a
+time works on a granule: a lock beside its record (the kernel's lock on a lock file, or a
+lock object held by a lease, :mod:`helpers.reduce.lease`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import glob
 import json
 import os
+import re
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from helpers.fileio import atomic_path, hdf5_bytes
+from helpers.fileio import hdf5_bytes
 from helpers.granules import BEAMS
+from helpers.reduce.store import Store, open_store
 from helpers.reduce.variables import (
     COPIED_VARIABLES,
     DERIVED_VARIABLES,
@@ -83,14 +90,14 @@ def write_parquet(path: Path, beams: dict[str, dict[str, np.ndarray]], attrs: di
     pq.write_table(table, path, compression="snappy", use_dictionary=["beam"])
 
 
-def record_path(outdir: Path, stem: str) -> Path:
-    """Where the record of a finished granule lives."""
-    return outdir / RECORDS / f"{stem}.json"
+def record_name(stem: str) -> str:
+    """Where the record of a finished granule lives, in its store."""
+    return f"{RECORDS}/{stem}.json"
 
 
-def lock_path(outdir: Path, stem: str) -> Path:
-    """The lock file that lets one process at a time work on a granule."""
-    return outdir / RECORDS / f"{stem}.lock"
+def lock_name(stem: str) -> str:
+    """The lock that lets one writer at a time work on a granule, in its store."""
+    return f"{RECORDS}/{stem}.lock"
 
 
 def input_identity(source: Path) -> dict:
@@ -109,120 +116,141 @@ def same_input(a: dict, b: dict) -> bool:
     return all(a.get(k) == b.get(k) for k in ("name", "size", "mtime_ns", "version"))
 
 
-def read_record(outdir: Path, stem: str) -> dict | None:
+def read_record(store: Store, stem: str) -> dict | None:
     """A granule's record, or None when there is none (or it is unreadable)."""
+    text = store.read_text(record_name(stem))
     try:
-        return json.loads(record_path(outdir, stem).read_text())
-    except (OSError, ValueError):
+        record = json.loads(text) if text is not None else None
+    except ValueError:
         return None
+    return record if isinstance(record, dict) else None
 
 
-def _outputs_unchanged(outdir: Path, record: dict) -> bool:
+def _outputs_unchanged(store: Store, record: dict) -> bool:
+    """True when every output a record lists is there, as it was written (same size and
+    mtime, or size and ETag)."""
     files = record.get("output_files")
     if not isinstance(files, dict) or set(files) != set(record.get("outputs", ())):
         return False
+    found = store.stamps(sorted(files))
     for name, made in files.items():
-        try:
-            info = (outdir / name).stat()
-        except OSError:
+        stamp = found.get(name)
+        if stamp is None or not isinstance(made, dict):
             return False
-        if (info.st_size, info.st_mtime_ns) != (made.get("size"), made.get("mtime_ns")):
+        if any(made.get(key) != value for key, value in stamp.items()):
             return False
     return True
 
 
-def record_state(outdir: Path, stem: str, identity: dict, options: dict) -> tuple[str, dict]:
+def state_of(store: Store, record: dict | None, identity: dict,
+             options: dict) -> str:  # fmt: skip
+    """How a granule's outputs, as ``record`` says they were made, relate to this input
+    and these options: :data:`FINISHED`, :data:`MISSING` (no record: never finished),
+    :data:`DAMAGED` (an output is gone or changed since it was written),
+    :data:`OTHER_INPUT` (made from another file of the same name) or
+    :data:`OTHER_OPTIONS`."""
+    if record is None:
+        return MISSING
+    if not same_input(record.get("input", {}), identity):
+        return OTHER_INPUT
+    if record.get("options") != options:
+        return OTHER_OPTIONS
+    if not _outputs_unchanged(store, record):
+        return DAMAGED
+    return FINISHED
+
+
+def record_state(outdir: str | os.PathLike | Store, stem: str, identity: dict,
+                 options: dict) -> tuple[str, dict]:  # fmt: skip
     """How a granule's outputs in ``outdir`` relate to this input and these options.
 
     Returns
     -------
     (str, dict)
-        :data:`FINISHED`, :data:`MISSING` (no record: never finished), :data:`DAMAGED`
-        (an output is gone or changed since it was written), :data:`OTHER_INPUT` (made
-        from another file of the same name) or :data:`OTHER_OPTIONS`; and the record
-        (empty when there is none).
+        The state (:func:`state_of`) and the record (empty when there is none).
     """
-    record = read_record(outdir, stem)
-    if record is None:
-        return MISSING, {}
-    if not same_input(record.get("input", {}), identity):
-        return OTHER_INPUT, record
-    if record.get("options") != options:
-        return OTHER_OPTIONS, record
-    if not _outputs_unchanged(outdir, record):
-        return DAMAGED, record
-    return FINISHED, record
+    store = open_store(outdir)
+    record = read_record(store, stem)
+    return state_of(store, record, identity, options), record or {}
 
 
-def is_finished(outdir: Path, stem: str) -> bool:
-    """True when a granule has a record and every output it lists is there, unchanged."""
-    record = read_record(Path(outdir), stem)
-    return record is not None and _outputs_unchanged(Path(outdir), record)
+def is_finished(outdir: str | os.PathLike | Store, stem: str) -> bool:
+    """True when a granule has a record and every output it lists is there, unchanged.
+
+    ``outdir`` is a folder or an output URL (``s3://bucket/prefix``).
+    """
+    store = open_store(outdir)
+    record = read_record(store, stem)
+    return record is not None and _outputs_unchanged(store, record)
 
 
-def folder_records(outdir: Path) -> dict[str, dict]:
+def folder_records(store: Store) -> dict[str, dict]:
     """Every granule record in an output folder, by granule stem."""
     records = {}
-    for path in sorted((outdir / RECORDS).glob("*.json")):
-        with contextlib.suppress(OSError, ValueError):
-            records[path.stem] = json.loads(path.read_text())
+    for name, text in store.read_texts(RECORDS, ".json").items():
+        with contextlib.suppress(ValueError):
+            records[name.removesuffix(".json")] = json.loads(text)
     return records
 
 
-def existing_outputs(outdir: Path, stem: str) -> list[Path]:
-    """Every output of a granule in ``outdir``, in either format (finished or not)."""
-    pattern = glob.escape(stem)
-    found = [*outdir.glob(f"{pattern}_gt[123][lr].h5"), *outdir.glob(f"{pattern}.parquet")]
-    return sorted(found)
+#: What a granule's outputs are named, after its stem: one HDF5 file per beam, or Parquet.
+_OUTPUT_NAME = r"(_gt[123][lr]\.h5|\.parquet)"
 
 
-def _write_files(outdir: Path, stem: str, beams: dict, attrs: dict, fmt: str, stack) -> list:
-    """Write every output under a temporary name (renamed when ``stack`` closes)."""
+def existing_outputs(store: Store, stem: str) -> list[str]:
+    """Every output of a granule in a store, in either format (finished or not)."""
+    return store.find(stem, re.compile(re.escape(stem) + _OUTPUT_NAME))
+
+
+def _write_files(store: Store, stem: str, beams: dict, attrs: dict, fmt: str, stack) -> list:
+    """Write every output under a temporary name (made visible when ``stack`` closes)."""
     names = []
     if fmt == "h5":
         for beam, (arrays, beam_attrs) in beams.items():
             names.append(f"{stem}_{beam}.h5")
-            tmp = stack.enter_context(atomic_path(outdir / names[-1]))
+            tmp = stack.enter_context(store.staged(names[-1]))
             write_beam_h5(tmp, arrays, {**attrs, **beam_attrs})
     elif beams:
         names.append(f"{stem}.parquet")
-        tmp = stack.enter_context(atomic_path(outdir / names[-1]))
+        tmp = stack.enter_context(store.staged(names[-1]))
         write_parquet(tmp, {b: a for b, (a, _) in beams.items()}, attrs)
     return names
 
 
 def write_outputs(
-    outdir: Path, stem: str, beams: dict, attrs: dict, fmt: str, result, made_by: dict
-) -> None:
+    store: Store, stem: str, beams: dict, attrs: dict, fmt: str, result, made_by: dict,
+    check: Callable[[], None] = lambda: None,
+) -> None:  # fmt: skip
     """Write a granule's beams (``{beam: (arrays, beam_attrs)}``), replacing its old outputs.
 
     ``result`` (a :class:`~helpers.reduce.granule.GranuleResult`) gets the names of the
-    files written and is stored in the record, with ``made_by`` (``input`` identity and
-    ``options``). If writing fails, the old outputs and record are left as they were.
+    files written and is stored in the record, with ``made_by`` (``input`` identity,
+    ``options``, and the ``run`` when one is named). If writing fails, the old outputs and
+    record are left as they were. ``check`` is called before anything becomes visible and
+    before the record is written (it raises if the granule's lock was lost).
     """
-    outdir.mkdir(parents=True, exist_ok=True)
-    record = record_path(outdir, stem)
+    store.prepare(RECORDS)
+    record = record_name(stem)
     with contextlib.ExitStack() as stack:
-        names = _write_files(outdir, stem, beams, attrs, fmt, stack)
+        names = _write_files(store, stem, beams, attrs, fmt, stack)
+        check()
         # Everything is written: from here on the granule is unfinished until recorded.
-        record.unlink(missing_ok=True)
-        for old in existing_outputs(outdir, stem):
-            if old.name not in names:
-                old.unlink(missing_ok=True)
+        store.remove(record)
+        for old in existing_outputs(store, stem):
+            if old not in names:
+                store.remove(old)
     result.outputs[:] = names
-    files = {}
-    for name in names:
-        info = (outdir / name).stat()
-        files[name] = {"size": info.st_size, "mtime_ns": info.st_mtime_ns}
-    record.parent.mkdir(exist_ok=True)
+    files = store.stamps(names)
+    if set(files) != set(names):
+        raise OSError(f"outputs vanished right after they were written: "
+                      f"{', '.join(sorted(set(names) - set(files)))}")  # fmt: skip
     body = asdict(result) | made_by | {"output_files": files, "attrs": attrs}
-    with atomic_path(record) as tmp:
-        tmp.write_text(json.dumps(body, indent=1, default=str))
+    check()
+    store.write_text(record, json.dumps(body, indent=1, default=str))
 
 
-def remove_granule_outputs(outdir: Path, stem: str) -> None:
+def remove_granule_outputs(store: Store, stem: str) -> None:
     """Forget a granule: its record first, then all of its outputs."""
-    record_path(outdir, stem).unlink(missing_ok=True)
-    for old in existing_outputs(outdir, stem):
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(old)
+    store.remove(record_name(stem))
+    for old in existing_outputs(store, stem):
+        store.remove(old)

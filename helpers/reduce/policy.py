@@ -1,9 +1,10 @@
 """What to do with a granule's outputs: skip it, refuse it, reduce it, replace old outputs.
 
-A granule whose outputs in the folder were made from this very input with these options
-and are unchanged since is skipped (unless ``overwrite``); outputs of the same name made
-from another input, or with other options, are refused (unless ``overwrite``); anything
-else is reduced. One process at a time works on a granule (a lock beside its record).
+A granule whose outputs in the folder (or bucket) were made from this very input with these
+options and are unchanged since is skipped (unless ``overwrite``); outputs of the same name
+made from another input, or with other options, are refused (unless ``overwrite``);
+anything else is reduced. One writer at a time works on a granule (a lock beside its
+record).
 
 A granule that fails leaves a *failure record* beside the records,
 ``.reduced/failures/<granule>.json``: its source, the one-line reason and, for an error
@@ -21,16 +22,9 @@ import time
 from pathlib import Path
 
 from helpers.errors import GranuleError, SourceError
-from helpers.fileio import atomic_path
-from helpers.reduce.outputs import (
-    FINISHED,
-    OTHER_INPUT,
-    OTHER_OPTIONS,
-    RECORDS,
-    read_record,
-    record_state,
-)
+from helpers.reduce.outputs import FINISHED, OTHER_INPUT, OTHER_OPTIONS, RECORDS
 from helpers.reduce.sources import Source
+from helpers.reduce.store import Store
 
 #: Folder (inside the records folder) with one failure record per granule that failed.
 FAILURES = "failures"
@@ -62,9 +56,9 @@ def output_stem(source: Source) -> str:
     return stem
 
 
-def identity_of(source: Source, outdir: Path, stem: str) -> dict:
-    """What identifies the input (a remote one brings its first bytes too, unless a record
-    suggests a re-run that needs only its version).
+def identity_of(source: Source, head: bool = True) -> dict:
+    """What identifies the input (a remote one brings its first bytes too with ``head``;
+    a re-run whose record suggests a skip needs only its version).
 
     Raises
     ------
@@ -72,7 +66,7 @@ def identity_of(source: Source, outdir: Path, stem: str) -> dict:
         The input cannot be found or opened (one line).
     """
     try:
-        return source.identity(head=read_record(outdir, stem) is None)
+        return source.identity(head=head)
     except SourceError:
         raise
     except OSError as err:
@@ -81,31 +75,30 @@ def identity_of(source: Source, outdir: Path, stem: str) -> dict:
         raise GranuleError(f"cannot open: {err.strerror}") from err
 
 
-def plan(outdir: Path, stem: str, identity: dict, options: dict,
-         overwrite: bool) -> tuple[Plan, str]:  # fmt: skip
-    """What to do with a granule whose input is ``identity``, for ``options`` as a record
-    keeps them (:func:`~helpers.reduce.options.record_options`), and the state of its
-    outputs (:func:`~helpers.reduce.outputs.record_state`).
+def plan(state: str, record: dict | None, identity: dict, stem: str, where: str,
+         overwrite: bool) -> Plan:  # fmt: skip
+    """What to do with a granule whose outputs are in ``state``
+    (:func:`~helpers.reduce.outputs.state_of`, given its ``record``, None if none) for the
+    input ``identity``; ``where`` names the output folder in messages.
 
     Raises
     ------
     GranuleError
         Outputs of another input or other options are in the way, and not ``overwrite``.
     """
-    state, record = record_state(outdir, stem, identity, options)
     if state == FINISHED:
-        return (Plan.REDUCE if overwrite else Plan.SKIP), state
+        return Plan.REDUCE if overwrite else Plan.SKIP
     if state not in (OTHER_INPUT, OTHER_OPTIONS):
-        return Plan.REDUCE, state
+        return Plan.REDUCE
     if overwrite:
-        return Plan.REPLACE, state
+        return Plan.REPLACE
     if state == OTHER_INPUT:
-        raise GranuleError(_other_input(record.get("input", {}), identity, stem, outdir))
-    raise GranuleError(f"the outputs of {stem} in {outdir} were made with other options: "
+        raise GranuleError(_other_input((record or {}).get("input", {}), identity, stem, where))
+    raise GranuleError(f"the outputs of {stem} in {where} were made with other options: "
                        "use --overwrite to replace them, or another output folder")  # fmt: skip
 
 
-def _other_input(recorded: dict, identity: dict, stem: str, outdir: Path) -> str:
+def _other_input(recorded: dict, identity: dict, stem: str, outdir: str) -> str:
     """Why a granule's outputs are not this input's: another file, or another version of
     the same URL (its server's ETag or modification time changed since)."""
     other = recorded.get("path", "another file")
@@ -118,23 +111,34 @@ def _other_input(recorded: dict, identity: dict, stem: str, outdir: Path) -> str
             "use --overwrite to replace them, or another output folder")
 
 
-def failure_path(outdir: Path, stem: str) -> Path:
-    """Where the failure record of a granule lives."""
-    return Path(outdir) / RECORDS / FAILURES / f"{stem}.json"
+def failure_name(stem: str) -> str:
+    """Where the failure record of a granule lives, in its store."""
+    return f"{RECORDS}/{FAILURES}/{stem}.json"
 
 
-def write_failure(outdir: Path, stem: str, source: str, reason: str, trace: str = "") -> None:
+def failure_path(outdir: str | os.PathLike, stem: str) -> Path:
+    """Where the failure record of a granule lives, in a local output folder."""
+    return Path(outdir) / failure_name(stem)
+
+
+def write_failure(store: Store, stem: str, source: str, reason: str, trace: str = "") -> None:
     """Record why a granule failed (and the traceback of an unexpected error), atomically."""
-    path = failure_path(outdir, stem)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    store.prepare(f"{RECORDS}/{FAILURES}")
     body = {"source": source, "reason": reason, "traceback": trace,
             "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}  # fmt: skip
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(body, indent=1))
+    store.write_text(failure_name(stem), json.dumps(body, indent=1))
 
 
-def clear_failure(outdir: Path, stem: str) -> None:
+def read_failure(store: Store, stem: str) -> dict:
+    """A granule's failure record (empty when there is none, or it cannot be read)."""
+    text = store.read_text(failure_name(stem))
+    try:
+        found = json.loads(text) if text is not None else {}
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def clear_failure(store: Store, stem: str) -> None:
     """Forget a granule's failure record (it is done now)."""
-    with_path = failure_path(outdir, stem)
-    if with_path.exists():
-        os.unlink(with_path)
+    store.remove(failure_name(stem))

@@ -2,9 +2,19 @@
 
 Before any granule is touched, the run checks what it is given and where it writes:
 inputs exist (a folder without granules is an error), two inputs of one name cannot
-share the output folder, the folder can be written, and it holds no outputs made with
-other options (unless ``overwrite``). Workers are capped by the CPUs this process may use,
-die with their parent, and a Ctrl-C stops the run (and its workers) every time.
+share the output folder, the folder (or bucket, :mod:`helpers.reduce.store`) can be
+written, and it holds no outputs made with other options (unless ``overwrite``). Workers
+are capped by the CPUs this process may use, die with their parent, and a Ctrl-C stops the
+run (and its workers) every time.
+
+**Lost workers.** A granule whose worker dies is reduced again elsewhere, a bounded number
+of times: with joblib, the unfinished granules go to fresh workers (at most
+:data:`WORKER_LOSS_RETRIES` times); on Dask, the scheduler runs a lost worker's tasks on
+the others (at most ``distributed.scheduler.allowed-failures`` times, 3 by default). What a
+dead worker leaves is safe: its partial outputs carry no record, its lock dies with it (a
+local folder) or expires one lease after its last renewal (a bucket), and a granule it
+finished before it could report is found finished *by this run* (its record names the run)
+and counts as done, once.
 
 Inputs may also be URLs (``https://``, ``s3://``), which workers receive as text and open
 themselves (with their own credentials, see :mod:`helpers.reduce.sources`), and open file
@@ -17,6 +27,8 @@ from __future__ import annotations
 import filecmp
 import glob
 import os
+import posixpath
+import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -29,10 +41,14 @@ from helpers.reduce.options import ReduceOptions, record_options
 from helpers.reduce.outputs import folder_records
 from helpers.reduce.result import GranuleResult, Status
 from helpers.reduce.sources import is_file_object, is_url, source_label, source_name
-from helpers.workers import InterruptGuard, init_worker, worker_count
+from helpers.reduce.store import LocalFolder, Store, open_store
+from helpers.reduce.urls import scrub
+from helpers.workers import InterruptGuard, environment_fingerprint, init_worker, worker_count
 
 #: Seconds to wait for a Dask scheduler to answer before giving up.
 SCHEDULER_TIMEOUT_S = 10.0
+#: Times a joblib run sends its unfinished granules to fresh workers after a worker died.
+WORKER_LOSS_RETRIES = 2
 
 
 def find_inputs(inputs: Iterable) -> list:
@@ -127,10 +143,10 @@ def reduce_granules(
     inputs : iterable of path-like, URL or file object
         Files, folders, glob patterns, URLs (``https://``, ``s3://``; each worker opens its
         own) or open file objects (reduced here, after the others).
-    outdir : path-like
-        Output folder.
+    outdir : path-like or str
+        Output folder, or ``s3://bucket/prefix`` (:func:`~helpers.reduce.store.open_store`).
     options : ReduceOptions, optional
-        Area, format, overwrite.
+        Area, format, overwrite...
     n_jobs : int
         Worker processes on this machine (joblib), at most one per available CPU and per
         granule; ignored with ``scheduler``.
@@ -152,23 +168,28 @@ def reduce_granules(
     Raises
     ------
     ValueError
-        Before anything is written: no granule; an output folder that holds inputs, cannot
-        be written or holds other options' outputs (unless ``overwrite``); no scheduler.
+        Before anything is written: no granule; an output folder that is no path or
+        supported URL, holds inputs, cannot be written or holds other options' outputs
+        (unless ``overwrite``); no scheduler.
     KeyboardInterrupt
         On Ctrl-C (SIGINT) or SIGTERM, after stopping the workers.
     """
     from tqdm.auto import tqdm
 
-    options = options or ReduceOptions()
-    outdir = Path(os.path.abspath(outdir))
-    echo = echo or tqdm.write
-    files = _check_run(inputs, outdir, options, force_input_dir, echo)
+    options, store, echo = options or ReduceOptions(), _output_store(outdir), echo or tqdm.write
+    files = _check_run(inputs, store, options, force_input_dir, echo)
     started = time.perf_counter()
-    todo, results = _same_names(files, outdir, echo)
-    stream = _results(todo, outdir, options, n_jobs, scheduler, scheduler_timeout)
+    todo, results = _same_names(files, store.label, echo)
+    stream = _results(todo, store, options, n_jobs, scheduler, scheduler_timeout, echo)
     bar = tqdm(stream, total=len(todo), desc="reducing", unit="granule", disable=not progress)
     results = sorted(results + _collect(bar, stream, echo), key=lambda r: r.source)
     return RunSummary(results=results, seconds=time.perf_counter() - started)
+
+
+def _output_store(outdir: str | os.PathLike) -> Store:
+    """The run's store; a local folder by its absolute path (workers may start elsewhere)."""
+    store = open_store(outdir)
+    return LocalFolder(os.path.abspath(store.folder)) if isinstance(store, LocalFolder) else store
 
 
 def _collect(bar, stream, echo: Callable[[str], None]) -> list[GranuleResult]:
@@ -186,7 +207,7 @@ def _collect(bar, stream, echo: Callable[[str], None]) -> list[GranuleResult]:
     return results
 
 
-def _check_run(inputs, outdir: Path, options: ReduceOptions, force_input_dir: bool,
+def _check_run(inputs, store: Store, options: ReduceOptions, force_input_dir: bool,
                echo: Callable[[str], None]) -> list:  # fmt: skip
     """The inputs, once the run is known to be possible (else ValueError)."""
     one = isinstance(inputs, str | os.PathLike) or is_file_object(inputs)
@@ -194,8 +215,11 @@ def _check_run(inputs, outdir: Path, options: ReduceOptions, force_input_dir: bo
     files = find_inputs(items)
     if not files:
         raise ValueError(f"no granules found in {_describe(items)} (looked for *.h5)")
-    _check_outdir(outdir, files, force_input_dir)
-    for line in _check_folder_options(outdir, files, options):
+    if isinstance(store, LocalFolder):
+        _check_outdir(store.folder, files, force_input_dir)
+    else:
+        _check_bucket(store, files, force_input_dir)
+    for line in _check_folder_options(store, files, options):
         echo(line)
     return files
 
@@ -218,10 +242,23 @@ def _check_outdir(outdir: Path, files: list, force_input_dir: bool) -> None:
     remove_partials(outdir)
 
 
-def _check_folder_options(outdir: Path, files: list, options: ReduceOptions) -> list[str]:
+def _check_bucket(store: Store, files: list, force_input_dir: bool) -> None:
+    """Refuse an output prefix that holds input URLs, or that cannot be written."""
+    inputs = {posixpath.dirname(source_label(f)) for f in files if is_url(f)}
+    if store.label in inputs and not force_input_dir:
+        raise ValueError(f"{store.label} holds input granules: choose another prefix "
+                         "(or force it)")  # fmt: skip
+    try:
+        store.prove_writable()
+    except Exception as err:  # the store's own errors (no bucket, no credentials, denied...)
+        raise ValueError(f"cannot write to {store.label}: {scrub(one_line(err))}") from None
+
+
+def _check_folder_options(store: Store, files: list, options: ReduceOptions) -> list[str]:
     """Refuse to mix outputs made with other options, unless overwriting; notes if mixed."""
     wanted = record_options(options)
-    other = {stem: r for stem, r in folder_records(outdir).items()
+    outdir = store.label
+    other = {stem: r for stem, r in folder_records(store).items()
              if r.get("options") != wanted}  # fmt: skip
     if not other:
         return []
@@ -246,7 +283,7 @@ def _check_folder_options(outdir: Path, files: list, options: ReduceOptions) -> 
             f"this run's inputs and stay as they are (e.g. {left[0]})"]  # fmt: skip
 
 
-def _same_names(files: list, outdir: Path,
+def _same_names(files: list, outdir: str,
                 echo: Callable[[str], None]) -> tuple[list, list[GranuleResult]]:  # fmt: skip
     """Split off inputs whose name another input already has: outputs are named by it.
 
@@ -291,53 +328,79 @@ def _same_bytes(a, b) -> bool:
         return False
 
 
-def _results(files, outdir, options, n_jobs, scheduler, timeout) -> Iterator[GranuleResult]:
-    """Results in the order they finish: in this process, with joblib, or on Dask; open
-    file objects always in this process, after the others."""
+def _results(files, outdir: str | os.PathLike | Store, options: ReduceOptions, n_jobs: int,
+             scheduler, timeout: float,
+             echo: Callable[[str], None] = print) -> Iterator[GranuleResult]:  # fmt: skip
+    """Results in the order they finish: in this process, with joblib, or on Dask; open file
+    objects always in this process, after the others. Workers are given the store's address
+    (they open it themselves) and a token naming the run."""
+    store = open_store(outdir)
     objects = [f for f in files if is_file_object(f)]
     files = [f for f in files if not is_file_object(f)]
     here = options
     if options.read_ahead is None:  # one process: a reader thread uses the spare core
         here = replace(options, read_ahead=True)
+    run = f"{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(4)}"
     if scheduler and files:
         owned = isinstance(scheduler, str)
         client = connect_scheduler(scheduler, timeout) if owned else scheduler
-        stream = _run_on_dask(files, outdir, options, client, owned)
+        stream = _run_on_dask(files, store.where, options, client, owned, run)
     elif files and (n_workers := worker_count(n_jobs, len(files))) > 1:
-        stream = _run_on_joblib(files, outdir, options, n_workers)
+        stream = _run_on_joblib(files, store, options, n_workers, run, echo)
     else:
-        stream = (reduce_granule(p, outdir, here) for p in files)
-    return _then_here(stream, objects, outdir, here)
+        stream = (reduce_granule(p, store, here) for p in files)
+    return _then_here(stream, objects, store, here)
 
 
-def _then_here(stream, objects, outdir, options) -> Iterator[GranuleResult]:
+def _then_here(stream, objects, store: Store, options) -> Iterator[GranuleResult]:
     """The results of ``stream``, then those of the file objects, reduced in this process."""
     try:
         yield from stream
         for fo in objects:
-            yield reduce_granule(fo, outdir, options)
+            yield reduce_granule(fo, store, options)
     finally:
         stream.close()
 
 
-def _run_on_joblib(files, outdir, options, n_workers) -> Iterator[GranuleResult]:
-    from joblib import Parallel, delayed
+def _run_on_joblib(files, store: Store, options, n_workers, run: str,
+                   echo: Callable[[str], None]) -> Iterator[GranuleResult]:  # fmt: skip
+    """Results from joblib's workers; when a worker dies (killed, out of memory), the
+    granules not yet done go to fresh workers, at most :data:`WORKER_LOSS_RETRIES` times."""
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 
     done: set[str] = set()
-    jobs = Parallel(n_jobs=n_workers, return_as="generator_unordered",
-                    initializer=init_worker, initargs=(os.getpid(),))  # fmt: skip
-    stream = jobs(delayed(reduce_granule)(p, outdir, options) for p in files)
+    todo, reason = list(files), ""
+    for attempt in range(WORKER_LOSS_RETRIES + 1):
+        try:
+            for result in _joblib_stream(todo, store.where, options, n_workers, run):
+                done.add(result.source)
+                yield result
+            return
+        except TerminatedWorkerError as err:  # a worker crashed or was killed
+            todo = [p for p in todo if source_label(p) not in done]
+            reason = f"a worker process died before this granule was done: {one_line(err)}"
+            if attempt < WORKER_LOSS_RETRIES and todo:
+                echo(f"a worker process died ({one_line(err)[:120]}): its {len(todo)} "
+                     f"unfinished granule(s) go to new workers (retry {attempt + 1} of "
+                     f"{WORKER_LOSS_RETRIES})")  # fmt: skip
+                store.clear_leftovers()  # the dead writer's temporary files
+    for path in todo:
+        yield GranuleResult(source=source_label(path), status="failed",
+                            reason=f"{reason[:300]} ({WORKER_LOSS_RETRIES + 1} times)")  # fmt: skip
+
+
+def _joblib_stream(files, where, options, n_workers, run: str) -> Iterator[GranuleResult]:
+    """Results from joblib's workers, in the order they finish. Workers kept from an earlier
+    run are reused only if the environment is the same (credentials set since then must
+    reach the workers)."""
+    from joblib import Parallel, delayed
+
+    jobs = Parallel(n_jobs=min(n_workers, len(files)), return_as="generator_unordered",
+                    initializer=init_worker,
+                    initargs=(os.getpid(), environment_fingerprint()))  # fmt: skip
+    stream = jobs(delayed(reduce_granule)(p, where, options, run) for p in files)
     try:
-        for result in stream:
-            done.add(result.source)
-            yield result
-    except TerminatedWorkerError as err:  # a worker crashed or was killed (out of memory?)
-        reason = f"a worker process died before this granule was done: {one_line(err)}"
-        for path in files:
-            if source_label(path) not in done:
-                yield GranuleResult(source=source_label(path), status="failed",
-                                    reason=reason[:300])  # fmt: skip
+        yield from stream
     finally:
         stream.close()
 
@@ -401,12 +464,17 @@ def _probe_scheduler(address: str, timeout: float) -> None:
             ) from err
 
 
-def _run_on_dask(files, outdir, options, client, owned: bool) -> Iterator[GranuleResult]:
+def _run_on_dask(files, where, options, client, owned: bool,
+                 run: str) -> Iterator[GranuleResult]:  # fmt: skip
+    """Results from a Dask cluster. A task whose worker is lost is run again on another
+    worker by the scheduler (at most ``distributed.scheduler.allowed-failures`` times); one
+    that still cannot finish fails, saying so."""
     from distributed import as_completed
 
     futures = []
     try:
-        futures = client.map(reduce_granule, files, outdir=outdir, options=options, pure=False)
+        futures = client.map(reduce_granule, files, outdir=where, options=options, run=run,
+                             pure=False)  # fmt: skip
         sources = {f.key: source_label(p) for f, p in zip(futures, files, strict=True)}
         for future in as_completed(futures):
             try:
