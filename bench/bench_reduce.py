@@ -277,10 +277,12 @@ CASES: tuple[Case, ...] = (
 )
 
 
-def _cpu_seconds() -> float:
-    """User + system CPU seconds of this process and its waited-for children so far."""
-    usages = map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-    return sum(u.ru_utime + u.ru_stime for u in usages)
+def _cpu_usage() -> dict[str, float]:
+    """User and system CPU seconds, and minor page faults, of this process and its
+    waited-for children so far."""
+    usages = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return {"user_s": sum(u.ru_utime for u in usages), "sys_s": sum(u.ru_stime for u in usages),
+            "minflt": sum(u.ru_minflt for u in usages)}  # fmt: skip
 
 
 def _shutdown_loky() -> None:
@@ -303,9 +305,10 @@ def measure(case: Case, files: list[Path], outdir: Path) -> dict:
     dict
         The case's own result plus ``seconds`` (wall), ``base_mb`` (peak RSS after
         imports), ``self_mb`` and ``children_mb`` (peak RSS of this process and of its
-        largest reaped worker) and ``cpu_s`` (process + workers).
+        largest reaped worker), ``cpu_s`` = ``user_s`` + ``sys_s`` (process + workers)
+        and ``minflt``, their minor page faults.
     """
-    base_mb, cpu_before = peak_rss_mb(), _cpu_seconds()
+    base_mb, cpu_before = peak_rss_mb(), _cpu_usage()
     log(f"  [{case.name}] {len(files)} granules, n_jobs={case.n_jobs}, fmt={case.fmt} -> {outdir}")
     started = time.perf_counter()
     result = {"failed": 0, **case.run(case, files, outdir)}
@@ -321,8 +324,9 @@ def measure(case: Case, files: list[Path], outdir: Path) -> dict:
         base_mb=base_mb,
         self_mb=peak_rss_mb(),
         children_mb=peak_rss_mb(children=True),
-        cpu_s=_cpu_seconds() - cpu_before,
+        **{k: v - cpu_before[k] for k, v in _cpu_usage().items()},
     )
+    result["cpu_s"] = result["user_s"] + result["sys_s"]
     log(f"  [{case.name}] done in {result['seconds']:.2f} s")
     return result
 
@@ -344,18 +348,18 @@ def _profile_pass(path: Path, workdir: Path) -> tuple[dict[str, float], int, int
         info = red.granule.granule_info(f)
         present = [b for b in BEAMS if b in f]
         t["open"] = time.perf_counter() - started
-        hint = None if info["region"] in (0, 4, 11) else info["region"] in ASCENDING_REGIONS
+        hint = None if info.region in (0, 4, 11) else info.region in ASCENDING_REGIONS
         for beam in present:
             dt, raw = _timed(red.read_beam, f[beam])
             t["read"] += dt
-            dt, (arrays, _counts) = _timed(red.reduce_beam, raw, info["epoch"], None, hint)
+            dt, (arrays, _counts) = _timed(red.reduce_beam, raw, info.epoch, None, hint)
             t["reduce"] += dt
             t["is_ascending"] += _timed(is_ascending, raw["lat"], raw["t_dt"], hint)[0]
             t["lonlat_to_xy"] += _timed(lonlat_to_xy, arrays["lon"], arrays["lat"])[0]
             t["gps_to_decimal_year"] += _timed(gps_to_decimal_year, arrays["t_gps"])[0]
             beams[beam] = arrays
             segments += raw["h_li"].size
-    attrs = {"source_granule": path.name, "rgt": info["rgt"], "cycle": info["cycle"],
+    attrs = {"source_granule": path.name, "rgt": info.rgt, "cycle": info.cycle,
              "epsg": 3031}  # fmt: skip
     for beam, arrays in beams.items():
         target = workdir / f"{path.stem}_{beam}.h5"
@@ -486,8 +490,9 @@ def print_cpu(results: list[dict]) -> None:
     print("load average just before it (it lags, and includes the previous case); other work")
     print("on the machine inflates wall times:")
     for r in results:
-        print(f"  {r['label']}: CPU {r['cpu_s']:.2f} s for {r['seconds']:.2f} s wall "
-              f"(CPU/wall {r['cpu_s'] / r['seconds']:.2f}); "
+        print(f"  {r['label']}: CPU {r['cpu_s']:.2f} s (user {r['user_s']:.2f} + sys "
+              f"{r['sys_s']:.2f}, {r['minflt'] / 1e6:.2f} M minor faults) for "
+              f"{r['seconds']:.2f} s wall (CPU/wall {r['cpu_s'] / r['seconds']:.2f}); "
               f"load before {r['load_before']:.2f}")  # fmt: skip
     # Before the first case only other work can raise the load. One computing process gets
     # one CPU-second per second; two workers on two free CPUs well over one.
@@ -562,12 +567,16 @@ def print_remote_goals(r: dict[str, dict]) -> None:
 
 
 def print_spread(runs: dict[str, list[dict]]) -> None:
-    """Print every run's wall time per case: the table keeps the fastest, this shows the rest."""
-    if max(len(r) for r in runs.values()) < 2:
-        return
-    print("Every run's wall time (s), in round order (the table shows the fastest):")
+    """Print every run of every case: the table keeps the fastest, this shows them all,
+    each with its ratio to the read-only limit (the fastest read-only run), its CPU and
+    the load average before it."""
+    read_s = min(r["seconds"] for r in runs["read"])
+    print("Every run, in round order (the table shows the fastest): wall s (x read-only "
+          "limit; CPU user + sys s; 1-min load before)")  # fmt: skip
     for name, rounds in runs.items():
-        times = ", ".join(f"{r['seconds']:.2f}" for r in rounds)
+        times = ", ".join(f"{r['seconds']:.2f} ({r['seconds'] / read_s:.2f}x; "
+                          f"{r['user_s']:.1f} + {r['sys_s']:.1f}; {r['load_before']:.2f})"
+                          for r in rounds)  # fmt: skip
         print(f"  {name}: {times}")
     print()
 
@@ -642,6 +651,7 @@ def run_all(args: argparse.Namespace) -> None:
                                         "n_jobs": case.n_jobs})  # fmt: skip
                 if not args.keep:
                     shutil.rmtree(outroot / case.name, ignore_errors=True)
+        print_report(runs, files, size_mb, args.repeat)
         log(f"case {PROFILE_CASE}: phases of the 1-job reducer on {files[0].name}")
         warm_page_cache(files[:1])
         os.sync()
@@ -651,12 +661,18 @@ def run_all(args: argparse.Namespace) -> None:
             log(f"outputs kept in {outroot}")
         else:
             shutil.rmtree(outroot, ignore_errors=True)
+    print_breakdown(profile, files[0])
+
+
+def print_report(runs: dict[str, list[dict]], files: list[Path], size_mb: float,
+                 repeat: int) -> None:  # fmt: skip
+    """Print the results of every case (before the profile, so that they survive it)."""
     # The fastest run of each case: other work on a shared machine only ever slows one down.
     results = [min(r, key=lambda x: x["seconds"]) for r in runs.values()]
     print(f"\n## Reducer benchmark: {len(files)} full-size synthetic granules "
           f"({size_mb:,.0f} MB, gzip level 6 inputs)\n")  # fmt: skip
     print(f"{machine(PACKAGES)}.")
-    print(f"Each case ran {args.repeat} time(s), each in a fresh process right after a warm-up "
+    print(f"Each case ran {repeat} time(s), each in a fresh process right after a warm-up "
           "read of all granules (page cache warm for every case); the table shows each case's "
           "fastest run. Wall time excludes interpreter start-up and imports but includes "
           "joblib worker start-up.\n")  # fmt: skip
@@ -664,7 +680,6 @@ def run_all(args: argparse.Namespace) -> None:
         section(results)
         print()
     print_spread(runs)
-    print_breakdown(profile, files[0])
 
 
 def run_child(args: argparse.Namespace) -> None:
