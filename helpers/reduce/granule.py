@@ -32,6 +32,7 @@ from helpers.reduce.atl06file import (
     open_beams,
 )
 from helpers.reduce.beam import reduce_one_beam
+from helpers.reduce.memory import keep_freed_memory
 from helpers.reduce.options import ReduceOptions, record_options
 from helpers.reduce.outputs import RECORDS, lock_path, remove_granule_outputs, write_outputs
 from helpers.reduce.policy import (
@@ -104,6 +105,7 @@ def reduce_granule(
     options = options or ReduceOptions()
     outdir = Path(outdir)
     started = time.perf_counter()
+    keep_freed_memory()  # the next granule reuses this one's memory
     try:
         src = as_source(source, options.timeout)
     except Exception as err:  # not a path, URL or file object
