@@ -26,6 +26,9 @@ The package by concern, from the lowest layer up:
 - :mod:`helpers.reduce.remote`    reading over the network by byte ranges, cached for HDF5
 - :mod:`helpers.reduce.options`   what a caller asks: :class:`ReduceOptions`, what records keep
 - :mod:`helpers.reduce.result`    what the reducer answers: :class:`GranuleResult` and its status
+- :mod:`helpers.reduce.memory`    freed memory kept in the process, for the next beam
+- :mod:`helpers.reduce.images`    output files built in reused aligned memory, written past the
+  page cache
 - :mod:`helpers.reduce.outputs`   writing outputs atomically, and the "finished" records
 - :mod:`helpers.reduce.sources`   what is read: a path, a URL or a file object; its name,
   identity and credentials
