@@ -202,14 +202,14 @@ def _read_and_reduce(src: Source, options: ReduceOptions, tally: Tally) -> tuple
     with src.opened() as target, open_atl06(target) as f:
         info = granule_info(f, src.name)
         tally.notes += info.notes
-        opened = open_beams(f)
+        reader = src.reader
+        opened = open_beams(f, reader.fetch if reader is not None else None)
         tally.notes += opened.notes
         tally.absent_variables = opened.absent_variables
         epsg = options.epsg
         if epsg is None:
             epsg, note = choose_epsg(opened.columns)
             tally.notes += [note] if note else []
-        reader = src.reader
         search = box_search(options.bbox if options.area_reads else None, info.region,
                             remote=reader is not None)  # fmt: skip
         prefetch = (lambda c, p: prefetch_chunks(reader, c, p)) if reader else None

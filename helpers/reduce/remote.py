@@ -29,7 +29,7 @@ import io
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from helpers.reduce.reading import BeamColumns
+from helpers.reduce.reading import BeamColumns, fetch_chunks
 from helpers.reduce.transport import Transport
 
 #: Block size of the metadata cache (bytes), and how many blocks it keeps (16 MiB).
@@ -187,12 +187,4 @@ def prefetch_chunks(reader: RangeReader, columns: BeamColumns,
     Chunks that the reducer does not decode itself (:meth:`Column.locate` gives None) are
     left to h5py, which reads them through ``reader``.
     """
-    wanted = []
-    for name, k in plan:
-        column = columns.columns[name]
-        where = column.locate(k)
-        if where is not None and where[1] > 0:
-            wanted.append((column, k, where))
-    blobs = reader.fetch([(offset, offset + size) for _, _, (offset, size, _) in wanted])
-    for (column, k, (_, _, mask)), blob in zip(wanted, blobs, strict=True):
-        column.supply(k, blob, mask)
+    fetch_chunks(reader.fetch, [(columns.columns[name], k) for name, k in plan])
