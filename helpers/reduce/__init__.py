@@ -38,6 +38,8 @@ The package by concern, from the lowest layer up:
 - :mod:`helpers.reduce.beam`      the science of one beam: filters and derived variables
 - :mod:`helpers.reduce.policy`    skip, refuse, reduce or replace; failure records
 - :mod:`helpers.reduce.granule`   one granule, input to outputs: the steps above in order
+- :mod:`helpers.reduce.overlap`   the granules of one process in turn, remote ones a few at a
+  time
 - :mod:`helpers.reduce.run`       many granules: inputs, joblib or Dask, the run summary
 - :mod:`helpers.reduce.cli`       the command line
 """
