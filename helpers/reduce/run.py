@@ -27,6 +27,7 @@ from helpers.fileio import prove_writable, remove_partials
 from helpers.reduce.granule import reduce_granule
 from helpers.reduce.options import ReduceOptions, record_options
 from helpers.reduce.outputs import folder_records
+from helpers.reduce.overlap import reduce_in_turn
 from helpers.reduce.result import GranuleResult
 from helpers.reduce.sources import is_file_object, is_url, source_label, source_name
 from helpers.workers import InterruptGuard, init_worker, worker_count
@@ -306,7 +307,7 @@ def _results(files, outdir, options, n_jobs, scheduler, timeout) -> Iterator[Gra
     elif files and (n_workers := worker_count(n_jobs, len(files))) > 1:
         stream = _run_on_joblib(files, outdir, options, n_workers)
     else:
-        stream = (reduce_granule(p, outdir, here) for p in files)
+        stream = reduce_in_turn(files, outdir, here, reduce_granule)  # URLs a few at a time
     return _then_here(stream, objects, outdir, here)
 
 
