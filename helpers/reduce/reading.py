@@ -26,7 +26,9 @@ object), and reads by HDF5 chunk (10,000 segments in ATL06), counting what it fe
   whatever the file holds.
 - :meth:`BeamColumns.plan`, :meth:`Column.locate` and :meth:`Column.supply` let a remote
   reader fetch every chunk a read needs at once (their byte ranges are known) instead of
-  one request per chunk.
+  one request per chunk; a column given a ``fetch`` fetches its chunks that way itself,
+  outside h5py, and :meth:`Column.prefetch` (:func:`prefetch_together` for several
+  columns) announces what the box search will read next, so that it comes in one batch.
 - :class:`BeamColumns` checks a beam's layout before anything is read (core variables
   present, 1-D numbers, all of one length) and reads the copied variables over ranges of
   rows, filling the optional variables that the granule lacks.

@@ -12,10 +12,19 @@ does three things instead:
 - small reads (metadata) are served from a cache of 64 KiB blocks, the first of which
   comes with the request that opens the file;
 - large reads (a chunk of 10,000 values) fetch exactly their bytes;
-- :func:`prefetch_chunks` fetches every chunk that reading a beam needs in one concurrent
-  batch, before the read: their byte ranges come from HDF5's chunk index
+- :meth:`RangeReader.fetch` gets many ranges at once. The reducer fetches its chunks with
+  it, outside h5py (:class:`~helpers.reduce.reading.Column` locates a chunk with h5py,
+  which reads only metadata, and fetches its bytes itself), so that waiting for them
+  holds no lock: what the box search will read is announced in batches (both ends of
+  latitude; the expected band of latitude and longitude), and
+  :func:`prefetch_chunks` fetches every chunk that reading a beam needs in one batch:
+  their byte ranges come from HDF5's chunk index
   (:meth:`~helpers.reduce.reading.BeamColumns.plan`, :meth:`~helpers.reduce.reading.Column.locate`)
   and the bytes go to :meth:`~helpers.reduce.reading.Column.supply`.
+
+Measured on a full-size granule with a box keeping 10 %: about 24 round trips one after
+the other (the request that opens it, about 11 for metadata, 2 per beam), 0.14x its bytes.
+Reducing a few such granules at once hides most of the rest (:mod:`helpers.reduce.overlap`).
 
 The requests themselves (timeouts, retries, checked answers, the file's version pinned,
 and never waiting for another thread while h5py's lock is held) are
