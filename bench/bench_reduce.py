@@ -8,7 +8,8 @@ right after the granules were read into the page cache:
 1. **read-only limit**: h5py reads every dataset the reducer reads
    (``helpers.reduce.COPIED_VARIABLES`` of every beam) into numpy, serially, nothing else,
    as plain h5py code would (the reducer decodes chunks itself, see
-   :mod:`helpers.reduce.reading`, so it may beat this "limit").
+   :mod:`helpers.reduce.reading`, so it may beat this "limit"); and the **inflate floor**:
+   every stored chunk of those datasets fetched raw and inflated with ISA-L, nothing else.
 2. (a) **whole granules**: ``reduce_granules`` with 1 job, 1 job plus one reader thread
    (``read_ahead``), 2 jobs (joblib), HDF5 output, no bbox; and 1 job with Parquet output.
 3. (b) **a box that keeps about 10 % of each track** (:data:`BOX`), 1 job: with area-aware
@@ -26,14 +27,18 @@ speed-up over 1 job, stored MB read, peak RSS: the process's own peak,
 the sampled sum over the process tree), CPU seconds per case (CPU/wall well below 1 for one
 process means the machine was busy: re-run), the ratios against the goals ((a) 1 job /
 read-only <= 1.5, 2 jobs / 1 job >= 1.7; (b) box / read-only of whole files <= 0.3;
-(c) bytes transferred / file bytes <= 0.2, outputs the same as the local box case's), and
-then where the 1-job reducer's time goes on one granule (reading, derived variables,
-filtering, writing), profiled in its own fresh process.
+(c) bytes transferred / file bytes <= 0.2, outputs the same as the local box case's), the
+goals of issue 23 on every run (CPU of 1 job <= 2x the inflate floor's; every 1-job run
+<= 1.2x the read-only limit, 2 jobs <= 1.0x; the box over the slow link <= 0.35x
+download-then-reduce), every run's wall time, ratio, CPU (user + sys) and load, and then
+where the 1-job reducer's time goes on one granule (reading, derived variables,
+filtering, writing), profiled in its own fresh process. ``--cases`` runs some cases only.
 
 A case is one row of :data:`CASES`: a name, a label, the function that runs it (same
 signature as :func:`read_only`) and its parameters. Run it with ``make bench`` or::
 
     .venv/bin/python bench/bench_reduce.py [--granules N] [--repeat R] [--data DIR] [--keep]
+                                           [--cases read,floor,reduce1,...]
 
 8 granules take about a minute on 2 CPUs, plus about 30 s to generate them the first time;
 ``--granules 16`` (the count the goals are stated for) about twice that.
@@ -89,6 +94,13 @@ GOAL_RATIO_TO_READ = 1.5
 GOAL_SPEEDUP_2_JOBS = 1.7
 GOAL_BOX_TO_READ = 0.3
 GOAL_REMOTE_BYTES = 0.2
+#: Goals of issue 23: CPU of 1 job within 2x the inflate floor's; every 1-job run within
+#: 1.2x the read-only limit and 2 jobs within 1.0x; the box over the slow link within 0.35x
+#: download-then-reduce.
+GOAL_CPU_TO_FLOOR = 2.0
+GOAL_EVERY_RUN_1_JOB = 1.2
+GOAL_2_JOBS_TO_READ = 1.0
+GOAL_SLOW_LINK = 0.35
 #: [W, S, E, N] keeping about 10 % of every track of the full-size synthetic granules (regions
 #: 10 and 12 run from 50 to 79 degrees S; this band holds 10.1-10.6 % of each one's segments).
 BOX = (-115.0, -77.0, -85.0, -74.0)
@@ -134,6 +146,37 @@ def read_only(case: Case, files: list[Path], outdir: Path) -> dict:
                 stored += sum(lis[p].id.get_storage_size() for p in red.COPIED_VARIABLES.values())
     return {"segments": segments, "kept": segments, "array_mb": nbytes / MB,
             "stored_mb": stored / MB}  # fmt: skip
+
+
+def inflate_floor(case: Case, files: list[Path], outdir: Path) -> dict:
+    """Fetch every stored chunk that the reducer decodes (``read_direct_chunk``) and inflate
+    it with ISA-L, nothing else: the floor of any reduction of these files.
+
+    Returns
+    -------
+    dict
+        ``segments`` (``h_li`` sizes), ``kept`` (the same), ``stored_mb`` fetched and
+        ``inflate_s``, the seconds spent inflating alone.
+    """
+    from isal.isal_zlib import decompress
+
+    segments = stored = 0
+    inflating = 0.0
+    for path in files:
+        with h5py.File(path, "r") as f:
+            for beam in (b for b in BEAMS if b in f):
+                lis = f[beam]["land_ice_segments"]
+                segments += lis["h_li"].size
+                for p in red.COPIED_VARIABLES.values():
+                    dsid = lis[p].id
+                    for k in range(dsid.get_num_chunks()):
+                        raw = dsid.read_direct_chunk(dsid.get_chunk_info(k).chunk_offset)[1]
+                        started = time.perf_counter()
+                        decompress(raw)
+                        inflating += time.perf_counter() - started
+                        stored += len(raw)
+    return {"segments": segments, "kept": segments, "stored_mb": stored / MB,
+            "inflate_s": inflating}  # fmt: skip
 
 
 def reduce_files(case: Case, files: list[Path], outdir: Path) -> dict:
@@ -260,6 +303,7 @@ class Case:
 
 CASES: tuple[Case, ...] = (
     Case("read", "read-only limit (h5py, serial)", read_only),
+    Case("floor", "inflate floor (raw chunks + ISA-L, serial)", inflate_floor),
     Case("reduce1", "(a) reducer, 1 job (default: + 1 reader thread)", reduce_files),
     Case("reduce1nt", "(a) reducer, 1 job, no reader thread", reduce_files, read_ahead=False),
     Case("reduce2", "(a) reducer, 2 jobs (no reader threads)", reduce_files, n_jobs=2),
@@ -277,10 +321,12 @@ CASES: tuple[Case, ...] = (
 )
 
 
-def _cpu_seconds() -> float:
-    """User + system CPU seconds of this process and its waited-for children so far."""
-    usages = map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-    return sum(u.ru_utime + u.ru_stime for u in usages)
+def _cpu_usage() -> dict[str, float]:
+    """User and system CPU seconds, and minor page faults, of this process and its
+    waited-for children so far."""
+    usages = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return {"user_s": sum(u.ru_utime for u in usages), "sys_s": sum(u.ru_stime for u in usages),
+            "minflt": sum(u.ru_minflt for u in usages)}  # fmt: skip
 
 
 def _shutdown_loky() -> None:
@@ -303,9 +349,10 @@ def measure(case: Case, files: list[Path], outdir: Path) -> dict:
     dict
         The case's own result plus ``seconds`` (wall), ``base_mb`` (peak RSS after
         imports), ``self_mb`` and ``children_mb`` (peak RSS of this process and of its
-        largest reaped worker) and ``cpu_s`` (process + workers).
+        largest reaped worker), ``cpu_s`` = ``user_s`` + ``sys_s`` (process + workers)
+        and ``minflt``, their minor page faults.
     """
-    base_mb, cpu_before = peak_rss_mb(), _cpu_seconds()
+    base_mb, cpu_before = peak_rss_mb(), _cpu_usage()
     log(f"  [{case.name}] {len(files)} granules, n_jobs={case.n_jobs}, fmt={case.fmt} -> {outdir}")
     started = time.perf_counter()
     result = {"failed": 0, **case.run(case, files, outdir)}
@@ -321,8 +368,9 @@ def measure(case: Case, files: list[Path], outdir: Path) -> dict:
         base_mb=base_mb,
         self_mb=peak_rss_mb(),
         children_mb=peak_rss_mb(children=True),
-        cpu_s=_cpu_seconds() - cpu_before,
+        **{k: v - cpu_before[k] for k, v in _cpu_usage().items()},
     )
+    result["cpu_s"] = result["user_s"] + result["sys_s"]
     log(f"  [{case.name}] done in {result['seconds']:.2f} s")
     return result
 
@@ -344,18 +392,18 @@ def _profile_pass(path: Path, workdir: Path) -> tuple[dict[str, float], int, int
         info = red.granule.granule_info(f)
         present = [b for b in BEAMS if b in f]
         t["open"] = time.perf_counter() - started
-        hint = None if info["region"] in (0, 4, 11) else info["region"] in ASCENDING_REGIONS
+        hint = None if info.region in (0, 4, 11) else info.region in ASCENDING_REGIONS
         for beam in present:
             dt, raw = _timed(red.read_beam, f[beam])
             t["read"] += dt
-            dt, (arrays, _counts) = _timed(red.reduce_beam, raw, info["epoch"], None, hint)
+            dt, (arrays, _counts) = _timed(red.reduce_beam, raw, info.epoch, None, hint)
             t["reduce"] += dt
             t["is_ascending"] += _timed(is_ascending, raw["lat"], raw["t_dt"], hint)[0]
             t["lonlat_to_xy"] += _timed(lonlat_to_xy, arrays["lon"], arrays["lat"])[0]
             t["gps_to_decimal_year"] += _timed(gps_to_decimal_year, arrays["t_gps"])[0]
             beams[beam] = arrays
             segments += raw["h_li"].size
-    attrs = {"source_granule": path.name, "rgt": info["rgt"], "cycle": info["cycle"],
+    attrs = {"source_granule": path.name, "rgt": info.rgt, "cycle": info.cycle,
              "epsg": 3031}  # fmt: skip
     for beam, arrays in beams.items():
         target = workdir / f"{path.stem}_{beam}.h5"
@@ -444,7 +492,8 @@ def _peak_mb(result: dict) -> float:
 def print_results(results: list[dict]) -> None:
     """Print the table, what was read and kept, and how each peak RSS was taken."""
     by_name = {r["case"]: r for r in results}
-    read_s, one_s = by_name["read"]["seconds"], by_name["reduce1"]["seconds"]
+    read_s = by_name["read"]["seconds"]
+    one_s = by_name.get("reduce1", by_name["read"])["seconds"]
     print_table(
         ["case", "wall s", "segments/s", "x read-only", "speed-up vs 1 job", "stored MB read",
          "kept", "HTTP bytes / file bytes", "HTTP requests", "peak RSS MB"],
@@ -461,9 +510,11 @@ def print_results(results: list[dict]) -> None:
     segments = sorted({r["segments"] for r in results})
     warning = "" if len(segments) == 1 else "  <-- WARNING: cases disagree"
     print(f"Segments read per case: {', '.join(f'{s:,}' for s in segments)}{warning}")
-    kept = by_name["reduce1"]["kept"]
-    print(f"Segments kept by the reducer: {kept:,} ({kept / by_name['reduce1']['segments']:.1%}); "
-          f"read-only decoded {by_name['read']['array_mb']:,.0f} MB of arrays.")  # fmt: skip
+    if "reduce1" in by_name:
+        kept = by_name["reduce1"]["kept"]
+        print(f"Segments kept by the reducer: {kept:,} "
+              f"({kept / by_name['reduce1']['segments']:.1%}); read-only decoded "
+              f"{by_name['read']['array_mb']:,.0f} MB of arrays.")  # fmt: skip
     if failed := sum(r["failed"] for r in results):
         print(f"WARNING: {failed} granule(s) failed in the reducer cases; timings are suspect.")
     print()
@@ -486,8 +537,9 @@ def print_cpu(results: list[dict]) -> None:
     print("load average just before it (it lags, and includes the previous case); other work")
     print("on the machine inflates wall times:")
     for r in results:
-        print(f"  {r['label']}: CPU {r['cpu_s']:.2f} s for {r['seconds']:.2f} s wall "
-              f"(CPU/wall {r['cpu_s'] / r['seconds']:.2f}); "
+        print(f"  {r['label']}: CPU {r['cpu_s']:.2f} s (user {r['user_s']:.2f} + sys "
+              f"{r['sys_s']:.2f}, {r['minflt'] / 1e6:.2f} M minor faults) for "
+              f"{r['seconds']:.2f} s wall (CPU/wall {r['cpu_s'] / r['seconds']:.2f}); "
               f"load before {r['load_before']:.2f}")  # fmt: skip
     # Before the first case only other work can raise the load. One computing process gets
     # one CPU-second per second; two workers on two free CPUs well over one.
@@ -509,13 +561,29 @@ def _verdict(value: float, goal: float, lower_is_better: bool) -> str:
 
 
 def print_goals(results: list[dict]) -> None:
-    """Print the ratios against the issue's goals, also in CPU seconds."""
+    """Print the ratios against the goals of the cases that ran, also in CPU seconds."""
     r = {x["case"]: x for x in results}
+    if {"reduce1", "reduce1nt", "reduce2"} <= r.keys():
+        print_whole_goals(r)
+    if {"box", "boxnt", "boxwhole"} <= r.keys():
+        print_box_goals(r)
+    if {"http", "download", "httpslow", "downloadslow"} <= r.keys():
+        print_remote_goals(r)
+    cpu = ", ".join(f"{name} {x['cpu_s'] / r['read']['cpu_s']:.2f}" for name, x in r.items()
+                    if name != "read")  # fmt: skip
+    print(f"  in CPU seconds (user + sys), / read-only: {cpu} (worker start-up, pickling "
+          "included)")  # fmt: skip
+    if (cpus := os.cpu_count() or 1) < 3 and "reduce2" in r:
+        print(f"  note: this machine has {cpus} CPUs for the parent, 2 workers and the "
+              "page cache; 2 jobs cannot exceed 2x here.")  # fmt: skip
+
+
+def print_whole_goals(r: dict[str, dict]) -> None:
+    """Print case (a) against the goals of the first round of work on the reducer."""
     read_s = r["read"]["seconds"]
     ratio = r["reduce1"]["seconds"] / read_s
     unthreaded = r["reduce1nt"]["seconds"] / read_s
     speed_up = r["reduce1nt"]["seconds"] / r["reduce2"]["seconds"]
-    box = r["box"]["seconds"] / read_s
     print(f"(a) 1 job (1 process + 1 reader thread) / read-only = {ratio:.2f} (goal <= "
           f"{GOAL_RATIO_TO_READ})" + _verdict(ratio, GOAL_RATIO_TO_READ, lower_is_better=True))
     print(f"    1 job, no reader thread / read-only = {unthreaded:.2f}"
@@ -525,20 +593,50 @@ def print_goals(results: list[dict]) -> None:
           + _verdict(speed_up, GOAL_SPEEDUP_2_JOBS, lower_is_better=False))  # fmt: skip
     print(f"    2 jobs / 1 job with its reader thread = "
           f"{r['reduce1']['seconds'] / r['reduce2']['seconds']:.2f}")  # fmt: skip
+
+
+def print_box_goals(r: dict[str, dict]) -> None:
+    """Print case (b) against its goal."""
+    read_s = r["read"]["seconds"]
+    box = r["box"]["seconds"] / read_s
     print(f"(b) box, area-aware / read-only of whole files = {box:.2f} (goal <= "
           f"{GOAL_BOX_TO_READ})" + _verdict(box, GOAL_BOX_TO_READ, lower_is_better=True))
     print(f"    without the reader thread: {r['boxnt']['seconds'] / read_s:.2f}")
     print(f"    stored bytes read: {r['box']['stored_mb'] / r['read']['stored_mb']:.1%} of the "
           f"whole files' variables (whole reads with the same box: "
           f"{r['boxwhole']['seconds'] / read_s:.2f} x read-only)")  # fmt: skip
-    cpu = {name: x["cpu_s"] / r["read"]["cpu_s"] for name, x in r.items()}
-    print(f"  in CPU seconds, / read-only: 1 job + thread {cpu['reduce1']:.2f}, 1 job "
-          f"{cpu['reduce1nt']:.2f}, 2 jobs {cpu['reduce2']:.2f} (worker start-up, pickling "
-          f"included), box {cpu['box']:.2f}")  # fmt: skip
-    print_remote_goals(r)
-    if (cpus := os.cpu_count() or 1) < 3:
-        print(f"  note: this machine has {cpus} CPUs for the parent, 2 workers and the "
-              "page cache; 2 jobs cannot exceed 2x here.")  # fmt: skip
+
+
+def print_cpu_goals(runs: dict[str, list[dict]]) -> None:
+    """Print the goals on CPU and on every run (issue 23): CPU of 1 job within
+    :data:`GOAL_CPU_TO_FLOOR` x the inflate floor's, every 1-job run within
+    :data:`GOAL_EVERY_RUN_1_JOB` x the read-only limit, 2 jobs within
+    :data:`GOAL_2_JOBS_TO_READ` x, and the box over the slow link within
+    :data:`GOAL_SLOW_LINK` x download-then-reduce."""
+    read_s = min(x["seconds"] for x in runs["read"])
+    if "floor" in runs:
+        floor = min(runs["floor"], key=lambda x: x["seconds"])
+        print(f"Inflate floor: {floor['cpu_s']:.2f} s of CPU ({floor['inflate_s']:.2f} s "
+              "inflating alone)")  # fmt: skip
+        for name in ("reduce1", "reduce1nt", "reduce2"):
+            if name in runs:
+                cpus = [x["cpu_s"] / floor["cpu_s"] for x in runs[name]]
+                print(f"  {name}: CPU / floor's CPU, every run: "
+                      f"{', '.join(f'{c:.2f}' for c in cpus)} (goal <= {GOAL_CPU_TO_FLOOR})"
+                      + _verdict(max(cpus), GOAL_CPU_TO_FLOOR, lower_is_better=True))  # fmt: skip
+    for name, goal in (("reduce1", GOAL_EVERY_RUN_1_JOB), ("reduce2", GOAL_2_JOBS_TO_READ)):
+        if name in runs:
+            ratios = [x["seconds"] / read_s for x in runs[name]]
+            print(f"  {name}: wall / read-only limit, every run: "
+                  f"{', '.join(f'{q:.2f}' for q in ratios)} (goal <= {goal})"
+                  + _verdict(max(ratios), goal, lower_is_better=True))  # fmt: skip
+    if "httpslow" in runs and "downloadslow" in runs:
+        best = min(x["seconds"] for x in runs["downloadslow"])
+        ratios = [x["seconds"] / best for x in runs["httpslow"]]
+        print(f"  httpslow: wall / fastest download-then-reduce, every run: "
+              f"{', '.join(f'{q:.2f}' for q in ratios)} (goal <= {GOAL_SLOW_LINK})"
+              + _verdict(max(ratios), GOAL_SLOW_LINK, lower_is_better=True))  # fmt: skip
+    print()
 
 
 def print_remote_goals(r: dict[str, dict]) -> None:
@@ -562,12 +660,16 @@ def print_remote_goals(r: dict[str, dict]) -> None:
 
 
 def print_spread(runs: dict[str, list[dict]]) -> None:
-    """Print every run's wall time per case: the table keeps the fastest, this shows the rest."""
-    if max(len(r) for r in runs.values()) < 2:
-        return
-    print("Every run's wall time (s), in round order (the table shows the fastest):")
+    """Print every run of every case: the table keeps the fastest, this shows them all,
+    each with its ratio to the read-only limit (the fastest read-only run), its CPU and
+    the load average before it."""
+    read_s = min(r["seconds"] for r in runs["read"])
+    print("Every run, in round order (the table shows the fastest): wall s (x read-only "
+          "limit; CPU user + sys s; 1-min load before)")  # fmt: skip
     for name, rounds in runs.items():
-        times = ", ".join(f"{r['seconds']:.2f}" for r in rounds)
+        times = ", ".join(f"{r['seconds']:.2f} ({r['seconds'] / read_s:.2f}x; "
+                          f"{r['user_s']:.1f} + {r['sys_s']:.1f}; {r['load_before']:.2f})"
+                          for r in rounds)  # fmt: skip
         print(f"  {name}: {times}")
     print()
 
@@ -629,10 +731,12 @@ def run_all(args: argparse.Namespace) -> None:
     size_mb = sum(p.stat().st_size for p in files) / MB
     log(f"{len(files)} granules, {size_mb:,.0f} MB in {data}")
     outroot = Path(tempfile.mkdtemp(prefix="reduce-out-", dir=BUILD))
-    runs: dict[str, list[dict]] = {case.name: [] for case in CASES}
+    wanted = None if args.cases is None else {"read", *args.cases.split(",")}
+    cases = [c for c in CASES if wanted is None or c.name in wanted]
+    runs: dict[str, list[dict]] = {case.name: [] for case in cases}
     try:
         for repeat in range(args.repeat):  # rounds over all cases, so that load spreads
-            for case in CASES:
+            for case in cases:
                 log(f"case {case.name}: {case.label} (round {repeat + 1} of {args.repeat})")
                 mb = warm_page_cache(files)
                 os.sync()  # flush the previous case's writes before timing this one
@@ -642,6 +746,7 @@ def run_all(args: argparse.Namespace) -> None:
                                         "n_jobs": case.n_jobs})  # fmt: skip
                 if not args.keep:
                     shutil.rmtree(outroot / case.name, ignore_errors=True)
+        print_report(runs, files, size_mb, args.repeat)
         log(f"case {PROFILE_CASE}: phases of the 1-job reducer on {files[0].name}")
         warm_page_cache(files[:1])
         os.sync()
@@ -651,20 +756,26 @@ def run_all(args: argparse.Namespace) -> None:
             log(f"outputs kept in {outroot}")
         else:
             shutil.rmtree(outroot, ignore_errors=True)
+    print_breakdown(profile, files[0])
+
+
+def print_report(runs: dict[str, list[dict]], files: list[Path], size_mb: float,
+                 repeat: int) -> None:  # fmt: skip
+    """Print the results of every case (before the profile, so that they survive it)."""
     # The fastest run of each case: other work on a shared machine only ever slows one down.
     results = [min(r, key=lambda x: x["seconds"]) for r in runs.values()]
     print(f"\n## Reducer benchmark: {len(files)} full-size synthetic granules "
           f"({size_mb:,.0f} MB, gzip level 6 inputs)\n")  # fmt: skip
     print(f"{machine(PACKAGES)}.")
-    print(f"Each case ran {args.repeat} time(s), each in a fresh process right after a warm-up "
+    print(f"Each case ran {repeat} time(s), each in a fresh process right after a warm-up "
           "read of all granules (page cache warm for every case); the table shows each case's "
           "fastest run. Wall time excludes interpreter start-up and imports but includes "
           "joblib worker start-up.\n")  # fmt: skip
     for section in (print_results, print_cpu, print_goals):
         section(results)
         print()
+    print_cpu_goals(runs)
     print_spread(runs)
-    print_breakdown(profile, files[0])
 
 
 def run_child(args: argparse.Namespace) -> None:
@@ -691,6 +802,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--repeat", type=int, default=1, metavar="R",
                         help="run every case R times and keep each case's fastest run "
                         "(default 1; use 3 on a shared machine)")  # fmt: skip
+    parser.add_argument("--cases", default=None, metavar="A,B",
+                        help="run only these cases (names as in the table's rows: read, "
+                        "floor, reduce1, reduce1nt, reduce2, reduce1pq, box, boxnt, boxwhole, "
+                        "http, download, httpslow, downloadslow); read always runs")  # fmt: skip
     parser.add_argument("--keep", action="store_true",
                         help="keep the outputs (under build/bench/reduce-out-*)")  # fmt: skip
     parser.add_argument("--case", help=argparse.SUPPRESS)

@@ -49,8 +49,10 @@ def is_ascending(
     result = np.full(lat.shape, bool(fallback), dtype=bool)
     if lat.size < 2:
         return result
-    order = np.argsort(t, kind="stable")
-    lat_sorted = lat[order]
+    # Times are usually in order already: then the stable sort is the identity (ties keep
+    # their order; NaN is never in order, and sorts last as before).
+    order = None if bool(np.all(t[1:] >= t[:-1])) else np.argsort(t, kind="stable")
+    lat_sorted = lat if order is None else lat[order]
     ahead = np.empty_like(lat_sorted)
     # Central difference inside, one-sided at the ends.
     ahead[1:-1] = lat_sorted[2:] - lat_sorted[:-2]
@@ -63,5 +65,8 @@ def is_ascending(
         ahead[flat] = forward[flat]
     if np.all(ahead == 0):
         return result
-    result[order] = ahead > 0
+    if order is None:
+        np.greater(ahead, 0, out=result)
+    else:
+        result[order] = ahead > 0
     return result

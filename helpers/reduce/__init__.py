@@ -32,6 +32,9 @@ The package by concern, from the lowest layer up:
   held by a lease, renewed while its holder lives
 - :mod:`helpers.reduce.store`     where outputs go: a local folder or an S3 bucket, behind
   one interface (atomic writes, stamps, listings, locks)
+- :mod:`helpers.reduce.memory`    freed memory kept in the process, for the next beam
+- :mod:`helpers.reduce.images`    output files built in reused aligned memory, written past the
+  page cache
 - :mod:`helpers.reduce.outputs`   writing outputs atomically, and the "finished" records
 - :mod:`helpers.reduce.sources`   what is read: a path, a URL or a file object; its name,
   identity and credentials
@@ -41,6 +44,8 @@ The package by concern, from the lowest layer up:
 - :mod:`helpers.reduce.beam`      the science of one beam: filters and derived variables
 - :mod:`helpers.reduce.policy`    skip, refuse, reduce or replace; failure records
 - :mod:`helpers.reduce.granule`   one granule, input to outputs: the steps above in order
+- :mod:`helpers.reduce.overlap`   the granules of one process in turn, remote ones a few at a
+  time
 - :mod:`helpers.reduce.run`       many granules: inputs, joblib or Dask, the run summary
 - :mod:`helpers.reduce.cli`       the command line
 """

@@ -23,7 +23,7 @@ from helpers.gpstime import ATLAS_SDP_GPS_EPOCH
 from helpers.granules import BEAMS, GranuleName, parse_granule_name, spot_number
 from helpers.projection import epsg_for_latitudes
 from helpers.reduce.options import ReduceOptions
-from helpers.reduce.reading import BeamColumns, missing_core
+from helpers.reduce.reading import BeamColumns, Fetch, missing_core
 from helpers.reduce.variables import ABSENT_VALUES, INT8_FILL
 
 
@@ -176,8 +176,10 @@ def granule_info(f: h5py.File, name: str = "") -> GranuleInfo:
     )  # fmt: skip
 
 
-def open_beams(f: h5py.File) -> Beams:
+def open_beams(f: h5py.File, fetch: Fetch | None = None) -> Beams:
     """The beams to read, checked; notes for beams left out and optional variables absent.
+    ``fetch`` fetches stored chunks without h5py (remote files, see
+    :class:`~helpers.reduce.reading.Column`).
 
     Raises
     ------
@@ -196,7 +198,7 @@ def open_beams(f: h5py.File) -> Beams:
     if not readable:
         raise GranuleError("no beam has a land_ice_segments group")
     _check_core(f, readable)
-    columns = {b: BeamColumns.open(f[b], b) for b in readable}
+    columns = {b: BeamColumns.open(f[b], b, fetch) for b in readable}
     listed = _absent_variables(columns)
     if listed:
         notes.append(f"optional variables absent, written as NaN (int8 flags as "

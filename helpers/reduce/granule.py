@@ -32,6 +32,7 @@ from helpers.reduce.atl06file import (
 )
 from helpers.reduce.beam import reduce_one_beam
 from helpers.reduce.lease import Held, LockLost
+from helpers.reduce.memory import keep_freed_memory
 from helpers.reduce.options import ReduceOptions, record_options
 from helpers.reduce.outputs import (
     FINISHED,
@@ -118,6 +119,7 @@ def reduce_granule(
     """
     options = options or ReduceOptions()
     started = time.perf_counter()
+    keep_freed_memory()  # the next granule reuses this one's memory
     try:
         src = as_source(source, options.timeout)
     except Exception as err:  # not a path, URL or file object
@@ -245,14 +247,14 @@ def _read_and_reduce(src: Source, options: ReduceOptions, tally: Tally) -> tuple
     with src.opened() as target, open_atl06(target) as f:
         info = granule_info(f, src.name)
         tally.notes += info.notes
-        opened = open_beams(f)
+        reader = src.reader
+        opened = open_beams(f, reader.fetch if reader is not None else None)
         tally.notes += opened.notes
         tally.absent_variables = opened.absent_variables
         epsg = options.epsg
         if epsg is None:
             epsg, note = choose_epsg(opened.columns)
             tally.notes += [note] if note else []
-        reader = src.reader
         search = box_search(options.bbox if options.area_reads else None, info.region,
                             remote=reader is not None)  # fmt: skip
         prefetch = (lambda c, p: prefetch_chunks(reader, c, p)) if reader else None

@@ -42,9 +42,10 @@ class ReduceOptions:
         With a box, read only the index ranges that can hold points inside it (the same
         outputs as a whole read, fewer bytes); False reads every segment.
     read_ahead : bool or None
-        Read the next beam in one extra thread while this one is filtered and projected
-        (inflating and projecting release the GIL): faster with one job on a machine with a
-        spare core, no help when every core already runs a job. None (the default) lets
+        Read the next beam in one extra thread while this one is filtered, projected and
+        written (projecting, large numpy operations and writing release the GIL; ISA-L's
+        inflate does not): faster with one job on a machine with a spare core, no help
+        when every core already runs a job. None (the default) lets
         :func:`~helpers.reduce.run.reduce_granules` decide: on when it reduces the granules
         one at a time in its own process, off in worker processes and in direct calls.
     timeout : float

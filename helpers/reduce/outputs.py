@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers.fileio import hdf5_bytes
 from helpers.granules import BEAMS
+from helpers.reduce.images import hdf5_image, write_image
 from helpers.reduce.store import Store, open_store
 from helpers.reduce.variables import (
     COPIED_VARIABLES,
@@ -67,7 +67,8 @@ def write_beam_h5(path: Path, arrays: dict[str, np.ndarray], attrs: dict) -> Non
         for key, value in attrs.items():
             f.attrs[key] = value
 
-    Path(path).write_bytes(hdf5_bytes(fill))
+    with hdf5_image(fill) as image:  # reused memory, written past the page cache
+        write_image(path, image)
 
 
 def write_parquet(path: Path, beams: dict[str, dict[str, np.ndarray]], attrs: dict) -> None:

@@ -26,7 +26,9 @@ object), and reads by HDF5 chunk (10,000 segments in ATL06), counting what it fe
   whatever the file holds.
 - :meth:`BeamColumns.plan`, :meth:`Column.locate` and :meth:`Column.supply` let a remote
   reader fetch every chunk a read needs at once (their byte ranges are known) instead of
-  one request per chunk.
+  one request per chunk; a column given a ``fetch`` fetches its chunks that way itself,
+  outside h5py, and :meth:`Column.prefetch` (:func:`prefetch_together` for several
+  columns) announces what the box search will read next, so that it comes in one batch.
 - :class:`BeamColumns` checks a beam's layout before anything is read (core variables
   present, 1-D numbers, all of one length) and reads the copied variables over ranges of
   rows, filling the optional variables that the granule lacks.
@@ -34,7 +36,7 @@ object), and reads by HDF5 chunk (10,000 segments in ATL06), counting what it fe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import h5py
@@ -66,6 +68,10 @@ DEFAULT_CHUNK = 10_000
 MIN_CHUNK_LEN = 1024
 
 Range = tuple[int, int]
+#: Fetches the stored bytes of many ``[start, stop)`` byte ranges of the file at once,
+#: without h5py (so that waiting for them holds no lock): a remote reader's
+#: :meth:`~helpers.reduce.remote.RangeReader.fetch`.
+Fetch = Callable[[Sequence[Range]], list[bytes]]
 
 
 class NotMonotonic(Exception):
@@ -82,6 +88,10 @@ class Column:
     keep : bool
         Keep every decoded chunk for later reads (for latitude and longitude, which the
         box search reads first and the final read reads again).
+    fetch : Fetch, optional
+        Fetches stored chunks without h5py (remote files): chunks decoded here are then
+        located with h5py (metadata only) and their bytes fetched by ``fetch``, several at
+        once when announced with :meth:`prefetch`.
 
     Attributes
     ----------
@@ -101,7 +111,8 @@ class Column:
     ([2.0, 3.0, 21.0, 22.0], 2)
     """
 
-    def __init__(self, dataset: h5py.Dataset | h5py.h5d.DatasetID, keep: bool = False) -> None:
+    def __init__(self, dataset: h5py.Dataset | h5py.h5d.DatasetID, keep: bool = False,
+                 fetch: Fetch | None = None) -> None:  # fmt: skip
         # The low-level id: a third of the cost of h5py's Dataset properties, per dataset.
         self.id = dataset.id if isinstance(dataset, h5py.Dataset) else dataset
         self.shape = self.id.shape
@@ -114,7 +125,7 @@ class Column:
         if chunked and self.chunk_len < MIN_CHUNK_LEN < self.size:  # tiny chunks: read whole
             self.chunk_len, self._filters = self.size, None
         self.n_chunks = -(-self.size // self.chunk_len)
-        self._keep = keep
+        self._keep, self.fetch = keep, fetch
         self._cache: dict[int, np.ndarray] = {}
         self._supplied: dict[int, tuple[int, bytes]] = {}
         self.chunks_read = 0
@@ -147,6 +158,17 @@ class Column:
         info = self.id.get_chunk_info_by_coord((k * self.chunk_len,))
         return None if info.byte_offset is None else (info.byte_offset, info.size, info.filter_mask)
 
+    def prefetch(self, chunks: Iterable[int]) -> None:
+        """Fetch these chunks (those not at hand) in one batch, if the column has a
+        ``fetch``; otherwise do nothing (they are read when needed)."""
+        if self.fetch is not None:
+            fetch_chunks(self.fetch, [(self, k) for k in self.missing(chunks)])
+
+    def missing(self, chunks: Iterable[int]) -> list[int]:
+        """The chunks among ``chunks`` that exist and are not at hand (decoded or supplied)."""
+        wanted = {k for k in chunks if 0 <= k < self.n_chunks}
+        return sorted(wanted - self._cache.keys() - self._supplied.keys())
+
     def supply(self, k: int, raw: bytes, mask: int = 0) -> None:
         """Hand over chunk ``k``'s stored bytes, fetched some other way (e.g. many ranges of a
         remote file at once, from :meth:`locate`); they are decoded when the chunk is read."""
@@ -177,6 +199,8 @@ class Column:
         n = min(self.chunk_len, self.size - start)
         self.chunks_read += 1
         if self._filters is not None:
+            if self.fetch is not None and k not in self._supplied:
+                self.prefetch([k])  # its bytes fetched outside h5py, holding no lock
             try:
                 mask, raw = self._supplied.pop(k, None) or self.id.read_direct_chunk((start,))
             except RuntimeError:  # chunk never written: h5py gives the fill value
@@ -192,6 +216,26 @@ class Column:
         values = h5py.Dataset(self.id)[start : start + n]
         self.bytes_read += values.nbytes
         return values
+
+
+def fetch_chunks(fetch: Fetch, wanted: Sequence[tuple[Column, int]]) -> None:
+    """Fetch the stored bytes of chunks ``(column, chunk index)`` with one call of ``fetch``
+    and hand them to their columns (:meth:`Column.supply`). Chunks not decoded here, and
+    chunks never written, are left to h5py."""
+    located = []
+    for column, k in wanted:
+        where = column.locate(k)
+        if where is not None and where[1] > 0:
+            located.append((column, k, where))
+    blobs = fetch([(offset, offset + size) for _, _, (offset, size, _) in located])
+    for (column, k, (_, _, mask)), blob in zip(located, blobs, strict=True):
+        column.supply(k, blob, mask)
+
+
+def _chunks_of(column: Column, ranges: Iterable[Range]) -> list[int]:
+    """Indices of the chunks holding rows ``[start, stop)`` of each range."""
+    n = column.chunk_len
+    return [k for a, b in ranges for k in range(a // n, -(-b // n))]
 
 
 def _direct_filters(plist, dtype: np.dtype) -> tuple[int, ...] | None:
@@ -260,14 +304,17 @@ def _extrapolate(values: np.ndarray, base: int, value: float, chunk_len: int) ->
 
 
 def latitude_band(
-    lat: Column, south: float, north: float, near: tuple[float, float, bool] | None = None
-) -> Range:
+    lat: Column, south: float, north: float, near: tuple[float, float, bool] | None = None,
+    also: Sequence[Column] = (),
+) -> Range:  # fmt: skip
     """Index range ``[lo, hi)`` of the segments with ``south <= lat <= north``.
 
     Assumes latitude is monotonic (either way) along the dataset, and reads only the
     chunks the search needs: with ``near`` (where the band lies as fractions of the
     dataset, and whether latitude increases, e.g. from another beam of the granule), often
-    just the chunks holding the band's two edges; without it, also the first and last.
+    just the chunks holding the band; without it, also the first and last. Remote columns
+    fetch the chunks where the band is expected in one batch, with the same chunks of the
+    columns ``also`` (longitude, which the box search reads there next).
 
     Raises
     ------
@@ -277,7 +324,9 @@ def latitude_band(
     if lat.size == 0:
         return 0, 0
     if near is not None:  # check the hinted direction on the chunk the search starts with
-        start = lat.chunk(int(np.clip(near[0], 0, 1) * (lat.size - 1)) // lat.chunk_len)
+        starts = _start_chunks(lat, near[0], near[1])
+        prefetch_together([lat, *also], range(starts[0], starts[1] + 1))
+        start = lat.chunk(starts[0])
         if not np.isfinite(start[[0, -1]]).all():
             raise NotMonotonic(f"{lat.name}: latitude holds NaN")
         if start[-1] == start[0]:
@@ -285,15 +334,17 @@ def latitude_band(
         elif (start[-1] > start[0]) != near[2]:
             raise NotMonotonic(f"{lat.name}: latitude runs the other way than the hint")
     if near is None:
+        lat.prefetch([0, lat.n_chunks - 1])
         first, last = lat.chunk(0)[0], lat.chunk(lat.n_chunks - 1)[-1]
         if not (np.isfinite(first) and np.isfinite(last)):
             raise NotMonotonic(f"{lat.name}: the first or last latitude is not a number")
         increasing = bool(last >= first)
         span = (last - first) or 1.0
         low, high = sorted(((south - first) / span, (north - first) / span))
+        starts = _start_chunks(lat, low, high)
+        prefetch_together([lat, *also], range(starts[0], starts[1] + 1))
     else:
-        low, high, increasing = near
-    starts = [int(np.clip(f, 0, 1) * (lat.size - 1)) // lat.chunk_len for f in (low, high)]
+        increasing = near[2]
     if increasing:
         lo, hi = (_search(lat, south, "left", 1, starts[0]),
                   _search(lat, north, "right", 1, starts[1]))  # fmt: skip
@@ -303,6 +354,23 @@ def latitude_band(
     if hi < lo:  # the two searches saw contradicting orders
         raise NotMonotonic(f"{lat.name}: the band's edges are out of order")
     return lo, hi
+
+
+def prefetch_together(columns: Sequence[Column], chunks: Iterable[int]) -> None:
+    """Fetch the same chunks of several columns (those not at hand) in one batch, when they
+    share a ``fetch`` (remote columns); otherwise do nothing."""
+    fetch = columns[0].fetch if columns else None
+    if fetch is None or any(c.fetch != fetch for c in columns):
+        for column in columns:
+            column.prefetch(chunks)
+        return
+    chunks = list(chunks)
+    fetch_chunks(fetch, [(c, k) for c in columns for k in c.missing(chunks)])
+
+
+def _start_chunks(lat: Column, low: float, high: float) -> list[int]:
+    """The chunks where the band's edges are expected, from fractions of the dataset."""
+    return [int(np.clip(f, 0, 1) * (lat.size - 1)) // lat.chunk_len for f in (low, high)]
 
 
 def runs(mask: np.ndarray, offset: int = 0) -> list[Range]:
@@ -384,15 +452,17 @@ class BoxSearch:
         lo, hi = 0, lat.size
         if self.monotonic and lat.size > 1:
             try:
-                lo, hi = latitude_band(lat, box.south, box.north, self._near)
+                lo, hi = latitude_band(lat, box.south, box.north, self._near, also=[lon])
             except NotMonotonic:
                 lo, hi = 0, lat.size
             else:
                 self._remember(lat, lo, hi)
+        lat.prefetch(_chunks_of(lat, [(lo, hi)]))  # the band's inside, in one batch
         band = lat.read(lo, hi)
+        spans = runs((band >= box.south) & (band <= box.north), offset=lo)
+        lon.prefetch(_chunks_of(lon, spans))  # longitude only where latitude is in the band
         ranges: list[Range] = []
-        for start, stop in runs((band >= box.south) & (band <= box.north), offset=lo):
-            # longitude only where latitude is in the band
+        for start, stop in spans:
             inside = box.contains(lon.read(start, stop), band[start - lo : stop - lo])
             ranges += runs(inside, offset=start)
         return ranges
@@ -441,8 +511,9 @@ class BeamColumns:
     absent: list[str] = field(default_factory=list)
 
     @classmethod
-    def open(cls, group: h5py.Group, beam: str) -> BeamColumns:
-        """Check one beam group that has every core variable (see :func:`missing_core`).
+    def open(cls, group: h5py.Group, beam: str, fetch: Fetch | None = None) -> BeamColumns:
+        """Check one beam group that has every core variable (see :func:`missing_core`);
+        ``fetch`` is given to every column (see :class:`Column`).
 
         Raises
         ------
@@ -455,7 +526,7 @@ class BeamColumns:
         for name, path in COPIED_VARIABLES.items():
             dsid = _open_dataset(lis, path, beam)
             if dsid is not None:
-                columns[name] = Column(dsid, keep=name in ("lat", "lon"))
+                columns[name] = Column(dsid, keep=name in ("lat", "lon"), fetch=fetch)
         size = _check_shape(columns["lat"], beam, "latitude", None)
         for name, column in columns.items():
             _check_shape(column, beam, COPIED_VARIABLES[name], size)
@@ -467,6 +538,7 @@ class BeamColumns:
         if self.size == 0:
             return []
         lat = self.columns["lat"]
+        lat.prefetch([0, lat.n_chunks - 1])  # remote: both in one batch
         return [float(lat.chunk(0)[0]), float(lat.chunk(lat.n_chunks - 1)[-1])]
 
     def read(self, ranges: Sequence[Range] | None = None) -> dict[str, np.ndarray]:

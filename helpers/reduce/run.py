@@ -39,6 +39,7 @@ from helpers.fileio import prove_writable, remove_partials
 from helpers.reduce.granule import reduce_granule
 from helpers.reduce.options import ReduceOptions, record_options
 from helpers.reduce.outputs import folder_records
+from helpers.reduce.overlap import reduce_in_turn
 from helpers.reduce.result import GranuleResult, Status
 from helpers.reduce.sources import is_file_object, is_url, source_label, source_name
 from helpers.reduce.store import LocalFolder, Store, open_store
@@ -348,7 +349,7 @@ def _results(files, outdir: str | os.PathLike | Store, options: ReduceOptions, n
     elif files and (n_workers := worker_count(n_jobs, len(files))) > 1:
         stream = _run_on_joblib(files, store, options, n_workers, run, echo)
     else:
-        stream = (reduce_granule(p, store, here) for p in files)
+        stream = reduce_in_turn(files, store, here, reduce_granule)  # URLs a few at a time
     return _then_here(stream, objects, store, here)
 
 
