@@ -41,6 +41,7 @@ import json
 import os
 import re
 import socket
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -83,6 +84,15 @@ class _Server(ThreadingHTTPServer):
         self.stats_path = stats_path
         self.lock = threading.Lock()
         self.counts = {"requests": 0, "heads": 0, "bytes": 0, "not_found": 0}
+
+    def handle_error(self, request, client_address) -> None:
+        # A client that went away mid-answer (a killed worker, a cancelled read) is normal
+        # here: count it, print nothing. Anything else keeps socketserver's traceback.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            with self.lock:
+                self.counts["dropped"] = self.counts.get("dropped", 0) + 1
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -287,7 +297,8 @@ class RangeServer:
         return f"{self.url}/{quote(Path(name).as_posix())}"
 
     def stats(self) -> dict[str, int]:
-        """Counters so far: ``requests`` (GET), ``heads``, ``bytes`` sent, ``not_found``."""
+        """Counters so far: ``requests`` (GET), ``heads``, ``bytes`` sent, ``not_found``, and
+        ``dropped`` once a client went away mid-answer."""
         with self._server.lock:
             return dict(self._server.counts)
 

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import socket
+import struct
 import sys
 import threading
 from dataclasses import asdict
@@ -238,6 +239,23 @@ def test_a_server_that_ignores_range_requests_fails_clearly(granules, tmp_path):
     assert "ignores Range requests" in result.reason and url in result.reason
     assert "\n" not in result.reason
     assert not output_files(tmp_path) and not list((tmp_path / RECORDS).glob("*.json"))
+
+
+def test_a_client_that_goes_away_mid_answer_is_counted_not_printed(tmp_path, capfd):
+    # A killed worker drops its connections: the server must not print a traceback for it.
+    (tmp_path / "big.h5").write_bytes(os.urandom(4_000_000))
+    with RangeServer(tmp_path, connection_mbps=1.0) as server:
+        host, port = server.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as conn:
+            conn.sendall(f"GET /big.h5 HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            assert conn.recv(1024).startswith(b"HTTP/1.1 200")
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        for _ in range(200):  # the server notices at its next write (1 MB/s: within 0.1 s)
+            if server.stats().get("dropped"):
+                break
+            threading.Event().wait(0.05)
+        assert server.stats()["dropped"] == 1
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_credentials_in_urls_reach_no_record_output_or_message(
