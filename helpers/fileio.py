@@ -25,6 +25,36 @@ PARTIAL_SUFFIX = ".partial"
 FOREIGN_PARTIAL_AGE_S = 3600.0
 
 
+class SeekableRaw(io.RawIOBase):
+    """A raw binary file of ``size`` bytes with a position ``_pos``: the seeking and
+    telling its subclasses share (they add ``readinto``, and ``write`` if writable).
+
+    Examples
+    --------
+    >>> class Zeros(SeekableRaw):
+    ...     size, _pos = 10, 0
+    >>> f = Zeros(); f.seek(-3, io.SEEK_END), f.seek(1, io.SEEK_CUR), f.tell()
+    (7, 8, 8)
+    """
+
+    size: int
+    _pos: int
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+
 def _pid_namespace() -> str:
     """An id of this process's PID namespace (Linux), or ``"0"`` where there is none."""
     try:

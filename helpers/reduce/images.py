@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import io
 import mmap
 import os
 import threading
 from collections.abc import Callable, Iterator
+
+from helpers.fileio import SeekableRaw
 
 #: Alignment of memory, file offsets and lengths for ``O_DIRECT`` (bytes): a page, the
 #: largest logical block size of common devices.
@@ -41,7 +42,7 @@ MIN_DIRECT = 1024 * 1024
 FIRST_CAPACITY = 8 * 1024 * 1024
 
 
-class Image(io.RawIOBase):
+class Image(SeekableRaw):
     """A growable in-memory file in page-aligned memory, for h5py to write into.
 
     ``view`` holds the file's bytes; the memory past them up to the next multiple of
@@ -68,22 +69,8 @@ class Image(io.RawIOBase):
         """Empty the image, keeping its memory."""
         self.size = self._pos = 0
 
-    def readable(self) -> bool:
-        return True
-
     def writable(self) -> bool:
         return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
 
     def readinto(self, buffer) -> int:
         out = memoryview(buffer).cast("B")
@@ -148,7 +135,7 @@ def hdf5_image(fill: Callable) -> Iterator[Image]:
 
     Examples
     --------
-    >>> import h5py, numpy as np
+    >>> import io, h5py, numpy as np
     >>> with hdf5_image(lambda f: f.create_dataset("h", data=np.arange(3))) as image:
     ...     with h5py.File(io.BytesIO(image.view), "r") as f:
     ...         f["h"][()].tolist()

@@ -34,10 +34,10 @@ and never waiting for another thread while h5py's lock is held) are
 from __future__ import annotations
 
 import bisect
-import io
 from collections import OrderedDict
 from collections.abc import Sequence
 
+from helpers.fileio import SeekableRaw
 from helpers.reduce.reading import BeamColumns, fetch_chunks
 from helpers.reduce.transport import Transport
 
@@ -47,7 +47,8 @@ MAX_BLOCKS = 256
 #: Reads at least this large (HDF5 chunks) fetch exactly their bytes, uncached.
 DIRECT_READ = 16 * 1024
 
-class RangeReader(io.RawIOBase):
+
+class RangeReader(SeekableRaw):
     """A read-only file object over one remote file, for h5py.
 
     Reads smaller than :data:`DIRECT_READ` bytes are served from a cache of
@@ -99,20 +100,6 @@ class RangeReader(io.RawIOBase):
     @property
     def bytes_fetched(self) -> int:
         return self.transport.bytes_fetched
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
 
     def readinto(self, buffer) -> int:
         view = memoryview(buffer).cast("B")

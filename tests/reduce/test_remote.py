@@ -21,8 +21,8 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
+from outputs import assert_same_outputs, attributes, output_files
 from processes import altered_copy, output_of
 
 from helpers.bbox import BBox
@@ -38,45 +38,6 @@ TENTH_BOX = BBox(-115.0, -77.0, -85.0, -74.0)
 MAX_FRACTION_SENT = 0.2
 #: A granule name that no server here holds.
 ABSENT = "ATL06_20190101000000_09990210_006_01.h5"
-
-
-# --------------------------------------------------------------------------- comparing
-
-
-def _attrs(obj) -> dict:
-    return {k: v.tolist() if hasattr(v, "tolist") else v for k, v in obj.attrs.items()}
-
-
-def output_files(folder: Path, stems=None) -> dict[str, Path]:
-    """The reduced outputs in a folder (of the granules ``stems`` only, when given)."""
-    found = {p.name: p for p in folder.glob("ATL06_*") if p.suffix in (".h5", ".parquet")}
-    if stems is not None:
-        found = {n: p for n, p in found.items() if any(n.startswith(s) for s in stems)}
-    return found
-
-
-def assert_same_outputs(got: Path, want: Path, stems=None) -> int:
-    """Every output of ``want`` (of ``stems``) is in ``got`` and nothing else: the same
-    datasets with the same values, dtypes and attributes, the same file attributes (or
-    the same Parquet table and metadata). Returns the number of points compared."""
-    mine, theirs = output_files(got, stems), output_files(want, stems)
-    assert sorted(mine) == sorted(theirs)
-    points = 0
-    for name, path in theirs.items():
-        if path.suffix == ".parquet":
-            table = pq.read_table(path)
-            assert pq.read_table(mine[name]).equals(table, check_metadata=True), name
-            points += table.num_rows
-            continue
-        with h5py.File(mine[name]) as a, h5py.File(path) as b:
-            assert _attrs(a) == _attrs(b), name
-            assert sorted(a) == sorted(b), name
-            for var in b:
-                np.testing.assert_array_equal(a[var][()], b[var][()], strict=True,
-                                              err_msg=f"{name}/{var}")  # fmt: skip
-                assert _attrs(a[var]) == _attrs(b[var]), f"{name}/{var}"
-            points += b["h_li"].size
-    return points
 
 
 def record(folder: Path, stem: str) -> dict:
@@ -282,7 +243,7 @@ def test_credentials_in_urls_reach_no_record_output_or_message(
             shown.append(path.read_bytes().decode("latin-1"))
             if path.suffix == ".h5":
                 with h5py.File(path) as f:
-                    shown += [repr(_attrs(f)), *(repr(_attrs(f[v])) for v in f)]
+                    shown += [repr(attributes(f)), *(repr(attributes(f[v])) for v in f)]
     leaks = [text[:200] for text in shown if "secret" in text.lower()]
     assert not leaks, leaks
 
