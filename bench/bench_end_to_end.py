@@ -44,7 +44,7 @@ Run it with ``make bench`` or::
     .venv/bin/python bench/bench_end_to_end.py [--granules N] [--distinct D] [--jobs J]
         [--latency-ms MS] [--connection-mbps MBPS] [--bbox W S E N] [--json FILE | --no-json]
 
-100 whole granules take about 2-4 minutes on 2 CPUs (plus ~30 s to make 8 granules the first
+100 whole granules take about 2 minutes on 2 CPUs (plus ~30 s to make 8 granules the first
 time); ``--granules 8`` is a quick check (use ``--no-json`` to keep the committed figures).
 """
 
