@@ -20,9 +20,10 @@ What a cloud run does, on this machine:
 4. **The run.** ``python -m helpers.reduce URL... -o s3://bench/reduced -n 2 -q`` (whole
    granules unless ``--bbox``), timed from start to exit (interpreter start-up, joblib's
    worker start-up and every write included).
-5. **Checks.** The command succeeded, its report says every granule done and none failed,
-   the bucket holds exactly one record per granule name and every output a record lists,
-   with its size.
+5. **Checks.** The command succeeded, its report says every granule done and none skipped
+   or failed, with as many segments read as the inputs hold; the range server found every
+   file it was asked for; the bucket holds exactly one record per granule name, and every
+   output a record lists, with its size.
 
 It prints a Markdown table (granules, wall time, granules per minute, segments read and kept,
 segments per second for the machine and per worker, MB transferred and their share of the
@@ -447,6 +448,8 @@ def measure(args: argparse.Namespace, scratch: Path) -> dict:
         raise SystemExit(f"error: {segments:,} segments read (inputs hold {expected:,}), "
                          f"{kept:,} kept (records: {bucket['kept']:,})")  # fmt: skip
     sent = {k: after[k] - before[k] for k in after}
+    if sent["not_found"]:
+        raise SystemExit(f"error: the range server answered {sent['not_found']} requests 404")
     parameters = {"granules": args.granules, "distinct": len(files), "jobs": args.jobs,
                   "latency_ms": args.latency_ms, "connection_mbps": args.connection_mbps,
                   "mbps": args.mbps, "bbox": args.bbox, "interval_s": args.interval,
