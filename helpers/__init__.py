@@ -50,6 +50,8 @@ The faces (what the notebooks call):
 - :mod:`helpers.volume`     volume change of an area from the grid, with true (k²) areas
 - :mod:`helpers.export`     files GIS tools open: GeoParquet, GeoPackage, CF NetCDF, COG
 - :mod:`helpers.sample`     the embedded sample's command line (``python -m helpers.sample``)
+- :mod:`helpers.estimate`   what reducing a cycle of a continent costs, scaled by segments from
+  the measured end-to-end rate (``bench/results/end_to_end.json``)
 - :mod:`helpers.notebook`   notebook plumbing: terminal commands run with the kernel's
   environment, a quiet Dask shutdown
 - :mod:`helpers.rangeserver` a local HTTP server that honours Range requests, as cloud
