@@ -458,7 +458,7 @@ def measure(args: argparse.Namespace, scratch: Path) -> dict:
                          len(links), args.jobs)  # fmt: skip
     return {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "machine": machine(PACKAGES), "load_before": load,
-            "command": " ".join(["bench/bench_end_to_end.py", *args.argv]),
+            "command": " ".join(["bench/bench_end_to_end.py", *map(_shown_arg, args.argv)]),
             "parameters": parameters, "figures": figures}  # fmt: skip
 
 
@@ -494,6 +494,16 @@ def _parser() -> argparse.ArgumentParser:
     add("--keep", action="store_true",
         help="keep the temporary folder (links; the bucket lives in the server's memory)")
     return parser
+
+
+def _shown_arg(arg: str) -> str:
+    """An argument as the committed figures keep it: a path outside the repository (a
+    granule cache elsewhere) by its name only and one inside it relative to it, so no
+    machine's folders are recorded."""
+    path = Path(arg)
+    if not path.is_absolute():
+        return arg
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else f".../{path.name}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
