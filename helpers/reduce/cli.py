@@ -98,7 +98,8 @@ def _parser() -> argparse.ArgumentParser:
         help="redo granules that are already finished, replacing all their old outputs",
     )
     _add_scheduler(parser)
-    _add_timeout(parser)  # and --lease
+    _add_timeout(parser)
+    _add_lease(parser)
     parser.add_argument(
         "--force", action="store_true", help="allow writing into a folder that holds input granules"
     )
@@ -133,7 +134,6 @@ def _add_timeout(parser: argparse.ArgumentParser) -> None:
         help=f"for URLs: seconds to wait for a connection, or for the next bytes of an "
         f"answer, before trying again ({ATTEMPTS} tries in all; default {DEFAULT_TIMEOUT_S:g})",
     )
-    _add_lease(parser)
 
 
 def _add_outdir(parser: argparse.ArgumentParser) -> None:
