@@ -18,7 +18,7 @@ def attributes(obj) -> dict:
 def output_files(folder: Path, stems=None) -> dict[str, Path]:
     """The reduced outputs directly in a folder, by name (of the granules ``stems`` only,
     when given)."""
-    found = {p.name: p for p in folder.glob("ATL06_*") if p.suffix in (".h5", ".parquet")}
+    found = {p.name: p for p in folder.glob("*ATL06_*") if p.suffix in (".h5", ".parquet")}
     if stems is not None:
         found = {n: p for n, p in found.items() if any(n.startswith(s) for s in stems)}
     return found
