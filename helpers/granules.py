@@ -28,12 +28,10 @@ REGION_LATITUDES: dict[int, tuple[float, float]] = {
 
 #: Regions flown northward (the ascending half of the orbit, polar regions 4 and 11 excepted).
 ASCENDING_REGIONS: tuple[int, ...] = (1, 2, 3, 12, 13, 14)
-#: The polar turns (north 4, south 11): the orbit reaches its highest latitude there, so a
-#: granule of these regions holds both directions.
-POLAR_REGIONS: tuple[int, ...] = (4, 11)
 
-#: The polar regions, where a track turns back: latitude rises then falls (or the reverse)
-#: within a granule, so it is not monotonic along a beam.
+#: The polar turns (north 4, south 11), where a track turns back: latitude rises then falls
+#: (or the reverse) within a granule, so it is not monotonic along a beam, and a granule of
+#: these regions holds both directions.
 POLAR_TURN_REGIONS: tuple[int, ...] = tuple(
     r for r, (start, end) in REGION_LATITUDES.items() if start == end
 )
@@ -111,7 +109,7 @@ def region_direction(region: int) -> str:
     >>> [region_direction(r) for r in (10, 11, 12)]
     ['descending', 'both (polar turn)', 'ascending']
     """
-    if region in POLAR_REGIONS:
+    if region in POLAR_TURN_REGIONS:
         return "both (polar turn)"
     return "ascending" if region in ASCENDING_REGIONS else "descending"
 

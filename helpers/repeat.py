@@ -91,14 +91,11 @@ class BinFits:
         Mean ``x``, ``y`` (m), ``t`` (decimal year) and ``h`` (m) of the bin's points.
     kept : numpy.ndarray of bool
         Per point: used by its bin's final fit.
-    usable : numpy.ndarray of bool
-        Per bin: enough kept points, cycles and time span for a rate.
     """
 
     coef: np.ndarray
     center: np.ndarray
     kept: np.ndarray
-    usable: np.ndarray
 
 
 def _group_mean(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
@@ -150,7 +147,7 @@ def fit_bins(codes: np.ndarray, x, y, t, h, n_sigma: float = 3.0,
     Returns
     -------
     BinFits
-        ``usable`` is not set here (all True); :func:`plane_residuals` applies the rules.
+        Which bins give a rate is decided later, by :func:`plane_residuals`.
     """
     n_bins = int(codes.max()) + 1 if codes.size else 0
     x, y, t, h = (np.asarray(v, dtype=np.float64) for v in (x, y, t, h))
@@ -173,7 +170,7 @@ def fit_bins(codes: np.ndarray, x, y, t, h, n_sigma: float = 3.0,
         active = np.bincount(sub[changed], minlength=n_bins) > 0
         if not active.any():
             break
-    return BinFits(coef, center, keep, np.ones(n_bins, dtype=bool))
+    return BinFits(coef, center, keep)
 
 
 def _usable_bins(codes, cycles, t, fits: BinFits, min_points, min_cycles,
