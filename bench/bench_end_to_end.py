@@ -62,26 +62,35 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 import h5py
 import psutil
 from bench_reduce import ensure_granules
-from common import BUILD, MB, REPO, load_average, log, machine, print_table
+from common import (
+    BUILD,
+    MB,
+    REPO,
+    Server,
+    TreePeak,
+    load_average,
+    log,
+    machine,
+    print_table,
+    range_server,
+)
 
+from helpers.estimate import END_TO_END_RESULTS
 from helpers.granules import BEAMS
 
 #: Where the figures go by default (committed: notebook 6 reads them).
-RESULTS = REPO / "bench" / "results" / "end_to_end.json"
-#: Where the range server serves its counters (JSON).
-STATS_PATH = "/_bench_stats"
+RESULTS = END_TO_END_RESULTS  # notebook 6 reads it through helpers.estimate
 #: The bucket and prefix the outputs go to.
 BUCKET, PREFIX = "bench", "reduced"
 #: A granule name: ATL06_<yyyymmddhhmmss>_<rest>.
@@ -144,43 +153,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@dataclass
-class Server:
-    """A server process: its address, its process, and (for the range server) counters."""
-
-    url: str
-    process: subprocess.Popen
-
-    def stats(self) -> dict:
-        """The range server's counters: requests, heads, bytes sent, not_found."""
-        with urllib.request.urlopen(self.url + STATS_PATH) as answer:
-            return json.load(answer)
-
-    def cpu_s(self) -> float:
-        """CPU seconds (user + system) of the process so far."""
-        times = psutil.Process(self.process.pid).cpu_times()
-        return times.user + times.system
-
-
-@contextlib.contextmanager
-def range_server(folder: Path, latency_ms: float, connection_mbps: float,
-                 mbps: float) -> Iterator[Server]:  # fmt: skip
-    """A ``helpers.rangeserver`` process serving ``folder`` over the emulated link."""
-    command = [sys.executable, "-m", "helpers.rangeserver", str(folder), "--port", "0",
-               "--latency-ms", str(latency_ms), "--connection-mbps", str(connection_mbps),
-               "--mbps", str(mbps), "--stats-path", STATS_PATH]  # fmt: skip
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().rsplit(" at ", 1)[-1].strip()  # "serving F at URL"
-        if not url.startswith("http://"):
-            raise SystemExit(f"error: the range server did not start ({url!r})")
-        yield Server(url, process)
-    finally:
-        process.terminate()
-        process.wait()
-
-
 @contextlib.contextmanager
 def s3_server(scratch: Path) -> Iterator[Server]:
     """moto's S3 server in its own process (its spooled objects under ``scratch``), with the
@@ -240,44 +212,33 @@ class ProcessPeak:
     cpu_s: float = 0.0
 
 
-@dataclass
-class TreeWatch:
-    """Every ``interval`` s, each process of a tree: its ``VmHWM`` and CPU seconds."""
+class TreeWatch(TreePeak):
+    """:class:`~common.TreePeak`'s sampling of a process tree, keeping each process's own
+    ``VmHWM`` and CPU seconds (``seen``) instead of the summed RSS."""
 
-    root: int
-    interval: float
-    seen: dict[int, ProcessPeak] = field(default_factory=dict)
-    _stop: threading.Event = field(default_factory=threading.Event)
+    def __init__(self, pid: int, interval: float) -> None:
+        super().__init__(pid, interval)
+        self.seen: dict[int, ProcessPeak] = {}
 
-    def sample(self) -> None:
-        """Read every live process of the tree once."""
+    def sample(self) -> float:
+        """Read every live process of the tree once; return the largest ``VmHWM`` so far."""
         try:
-            root = psutil.Process(self.root)
-            procs = [root, *root.children(recursive=True)]
+            procs = [self.root, *self.root.children(recursive=True)]
         except psutil.Error:
-            return
+            procs = []
         for proc in procs:
             try:
                 status = Path(f"/proc/{proc.pid}/status").read_text()
                 hwm = int(re.search(r"^VmHWM:\s+(\d+)", status, re.M)[1]) * 1024 / MB
                 times = proc.cpu_times()
                 if proc.pid not in self.seen:
-                    self.seen[proc.pid] = ProcessPeak(_role(proc, self.root))
+                    self.seen[proc.pid] = ProcessPeak(_role(proc, self.root.pid))
             except (psutil.Error, OSError, TypeError):  # ended meanwhile
                 continue
             peak = self.seen[proc.pid]
             peak.hwm_mb = max(peak.hwm_mb, hwm)
             peak.cpu_s = max(peak.cpu_s, times.user + times.system)
-
-    def run(self) -> None:
-        """Sample until stopped."""
-        while not self._stop.is_set():
-            self.sample()
-            self._stop.wait(self.interval)
-
-    def stop(self) -> None:
-        """Stop sampling."""
-        self._stop.set()
+        return max((peak.hwm_mb for peak in self.seen.values()), default=0.0)
 
 
 def _role(proc: psutil.Process, root: int) -> str:
@@ -299,13 +260,10 @@ def run_reducer(urls: list[str], env: dict[str, str], args: argparse.Namespace) 
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)  # fmt: skip
-    watch = TreeWatch(process.pid, args.interval)
-    thread = threading.Thread(target=watch.run, daemon=True)
-    thread.start()
+    watch = TreeWatch(process.pid, args.interval).start()
     stdout, stderr = process.communicate()
     seconds = time.perf_counter() - started
     watch.stop()
-    thread.join()
     if process.returncode != 0:
         sys.stderr.write(stdout + stderr)
         raise SystemExit(f"error: the reducer exited with status {process.returncode}")
@@ -432,8 +390,8 @@ def measure(args: argparse.Namespace, scratch: Path) -> dict:
     file_bytes = sum(link.stat().st_size for link in links)
     log(f"{len(links)} granule names for {len(files)} granules, {file_bytes / MB:,.0f} MB")
     (scratch / "s3").mkdir()
-    with range_server(scratch / "granules", args.latency_ms, args.connection_mbps,
-                      args.mbps) as granules, s3_server(scratch / "s3") as store:  # fmt: skip
+    with range_server(scratch / "granules", args.latency_ms, args.mbps, args.connection_mbps
+                      ) as granules, s3_server(scratch / "s3") as store:  # fmt: skip
         urls = [f"{granules.url}/{quote(link.name)}" for link in links]
         before, load = granules.stats(), load_average()
         log(f"reducing {len(urls)} URLs with {args.jobs} workers into s3://{BUCKET}/{PREFIX}")

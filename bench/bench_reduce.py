@@ -47,7 +47,6 @@ signature as :func:`read_only`) and its parameters. Run it with ``make bench`` o
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import json
 import os
@@ -59,7 +58,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -75,6 +74,7 @@ from common import (
     machine,
     peak_rss_mb,
     print_table,
+    range_server,
     run_fresh,
     warm_page_cache,
     write_result,
@@ -106,8 +106,6 @@ GOAL_SLOW_LINK = 0.35
 BOX = (-115.0, -77.0, -85.0, -74.0)
 #: Case (c)'s emulated link: seconds before each answer, MB/s shared by all connections.
 SLOW_LINK = (0.020, 25.0)
-#: Where the range server serves its counters (JSON).
-STATS_PATH = "/_bench_stats"
 #: Profile repetitions (the median of each phase is reported).
 PROFILE_REPEATS = 3
 PROFILE_CASE = "profile"
@@ -219,29 +217,6 @@ def outputs_digest(paths: list[str]) -> str:
     return digest.hexdigest()
 
 
-@contextlib.contextmanager
-def range_server(folder: Path, case: Case) -> Iterator[tuple[str, Callable[[], dict]]]:
-    """A ``helpers.rangeserver`` process serving ``folder`` with the case's link; yields its
-    address and a function that returns its counters (requests, heads, bytes sent)."""
-    command = [sys.executable, "-m", "helpers.rangeserver", str(folder), "--port", "0",
-               "--latency-ms", str(case.latency * 1000), "--mbps", str(case.mbps),
-               "--stats-path", STATS_PATH]  # fmt: skip
-    server = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
-    try:
-        url = server.stdout.readline().rsplit(" at ", 1)[-1].strip()  # "serving F at URL"
-        if not url.startswith("http://"):
-            raise SystemExit(f"error: the range server did not start ({url!r})")
-
-        def stats() -> dict:
-            with urllib.request.urlopen(url + STATS_PATH) as answer:
-                return json.load(answer)
-
-        yield url, stats
-    finally:
-        server.terminate()
-        server.wait()
-
-
 def _transferred(before: dict, after: dict, files: list[Path]) -> dict:
     return {"sent_mb": (after["bytes"] - before["bytes"]) / MB,
             "requests": after["requests"] - before["requests"] + after["heads"] - before["heads"],
@@ -258,10 +233,10 @@ def reduce_over_http(case: Case, files: list[Path], outdir: Path) -> dict:
         counts), ``file_mb`` and ``setup_s`` (server start-up, not timed).
     """
     started = time.perf_counter()
-    with range_server(files[0].parent, case) as (url, stats):
-        before, setup = stats(), time.perf_counter() - started
-        result = reduce_files(case, [f"{url}/{quote(p.name)}" for p in files], outdir)
-        return {**result, **_transferred(before, stats(), files), "setup_s": setup}
+    with range_server(files[0].parent, case.latency * 1000, case.mbps) as server:
+        before, setup = server.stats(), time.perf_counter() - started
+        result = reduce_files(case, [f"{server.url}/{quote(p.name)}" for p in files], outdir)
+        return {**result, **_transferred(before, server.stats(), files), "setup_s": setup}
 
 
 def download_then_reduce(case: Case, files: list[Path], outdir: Path) -> dict:
@@ -269,13 +244,13 @@ def download_then_reduce(case: Case, files: list[Path], outdir: Path) -> dict:
     started = time.perf_counter()
     folder = outdir / "downloaded"
     folder.mkdir(parents=True, exist_ok=True)
-    with range_server(files[0].parent, case) as (url, stats):
-        before, setup = stats(), time.perf_counter() - started
+    with range_server(files[0].parent, case.latency * 1000, case.mbps) as server:
+        before, setup = server.stats(), time.perf_counter() - started
         for path in files:
-            source = urllib.request.urlopen(f"{url}/{quote(path.name)}")
+            source = urllib.request.urlopen(f"{server.url}/{quote(path.name)}")
             with source as answer, (folder / path.name).open("wb") as copy:
                 shutil.copyfileobj(answer, copy, 1 << 20)
-        sent = _transferred(before, stats(), files)
+        sent = _transferred(before, server.stats(), files)
     result = reduce_files(case, sorted(folder.glob("*.h5")), outdir / "reduced")
     return {**result, **sent, "setup_s": setup}
 

@@ -9,6 +9,8 @@
 - :func:`run_fresh` / :func:`write_result`: run one case in a fresh interpreter (the calling
   script re-invoked with its own hidden options plus ``--result FILE``) and read its JSON.
 - :func:`print_table`: a Markdown table.
+- :func:`range_server`: a ``helpers.rangeserver`` process over an emulated link, with its
+  counters and CPU (:class:`Server`).
 
 The scripts import it as ``common`` (Python puts the script's folder first on ``sys.path``);
 its name does not match ``bench_*.py``, so ``make bench`` does not run it.
@@ -16,6 +18,7 @@ its name does not match ``bench_*.py``, so ``make bench`` does not run it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -24,7 +27,8 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable, Sequence
+import urllib.request
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -295,3 +299,46 @@ def print_table(header: Sequence[str], rows: Iterable[Sequence[str]], align: str
     print("|" + "|".join("---:" if a == "r" else "---" for a in align) + "|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
+
+
+#: Where the range server serves its counters (JSON).
+STATS_PATH = "/_bench_stats"
+
+
+@dataclass
+class Server:
+    """A server process: its address, its process, and (for the range server) counters."""
+
+    url: str
+    process: subprocess.Popen
+
+    def stats(self) -> dict:
+        """The range server's counters: requests, heads, bytes sent, not_found."""
+        with urllib.request.urlopen(self.url + STATS_PATH) as answer:
+            return json.load(answer)
+
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) of the process so far."""
+        times = psutil.Process(self.process.pid).cpu_times()
+        return times.user + times.system
+
+
+@contextlib.contextmanager
+def range_server(folder: Path, latency_ms: float, mbps: float = 0.0,
+                 connection_mbps: float = 0.0) -> Iterator[Server]:  # fmt: skip
+    """A ``helpers.rangeserver`` process serving ``folder`` over an emulated link: ``latency_ms``
+    before each answer, ``mbps`` shared by all connections and ``connection_mbps`` for each
+    (0: unlimited)."""
+    command = [sys.executable, "-m", "helpers.rangeserver", str(folder), "--port", "0",
+               "--latency-ms", str(latency_ms), "--connection-mbps", str(connection_mbps),
+               "--mbps", str(mbps), "--stats-path", STATS_PATH]  # fmt: skip
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().rsplit(" at ", 1)[-1].strip()  # "serving F at URL"
+        if not url.startswith("http://"):
+            raise SystemExit(f"error: the range server did not start ({url!r})")
+        yield Server(url, process)
+    finally:
+        process.terminate()
+        process.wait()
