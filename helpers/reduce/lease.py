@@ -42,7 +42,6 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -145,21 +144,19 @@ class Lease(Held):
     seconds : float
         How long the lock lasts without renewal. A waiter waits at least the lease its
         holder declared, so runs with different settings never cut each other short.
-    poll : float, optional
-        Seconds between looks at a lock held by another writer (default: a sixth of the
-        lease, at most 2 s).
 
     Examples
     --------
     ``with Lease(store, ".reduced/g.lock", 30.0) as lease: ...; lease.check(); ...``
     """
 
-    def __init__(self, store: ConditionalStore, name: str, seconds: float = DEFAULT_LEASE_S,
-                 poll: float | None = None) -> None:  # fmt: skip
+    def __init__(self, store: ConditionalStore, name: str,
+                 seconds: float = DEFAULT_LEASE_S) -> None:  # fmt: skip
         if not seconds > 0:
             raise ValueError(f"a lease must last a positive number of seconds, not {seconds}")
         self.store, self.name, self.seconds = store, name, float(seconds)
-        self.poll = poll if poll is not None else min(self.seconds / 6, 2.0)
+        # Seconds between looks at a lock held by another writer.
+        self.poll = min(self.seconds / 6, 2.0)
         super().__init__()
         self.owner = f"{writer_tag()}~{secrets.token_hex(4)}"
         self._version = ""
@@ -177,7 +174,7 @@ class Lease(Held):
     def __exit__(self, *exc) -> None:
         self.release()
 
-    def acquire(self, on_wait: Callable[[], None] | None = None) -> None:
+    def acquire(self) -> None:
         """Take the lock, waiting while a live writer holds it; then renew it in a thread.
 
         Raises
@@ -186,7 +183,7 @@ class Lease(Held):
             The store cannot be reached or written (one line).
         """
         try:
-            self._wait_and_take(on_wait)
+            self._wait_and_take()
         except OSError as err:
             raise GranuleError(f"cannot take its lock {self.store.name_label(self.name)}: "
                                f"{one_line(err)}") from err  # fmt: skip
@@ -194,7 +191,7 @@ class Lease(Held):
                                         daemon=True)  # fmt: skip
         self._thread.start()
 
-    def _wait_and_take(self, on_wait: Callable[[], None] | None) -> None:
+    def _wait_and_take(self) -> None:
         watch: _Watch | None = None  # another writer's lock, as last seen
         while not self._take(watch):
             current = self.store.get(self.name)
@@ -207,8 +204,6 @@ class Lease(Held):
                 self._renewed = self._created_at
                 return
             if watch is None or watch.version != version:  # new, or renewed: watch again
-                if watch is None and on_wait is not None:
-                    on_wait()
                 watch = _Watch(version, time.monotonic(), _lease_of(data, self.seconds))
             time.sleep(self.poll)
 

@@ -117,14 +117,19 @@ def same_input(a: dict, b: dict) -> bool:
     return all(a.get(k) == b.get(k) for k in ("name", "size", "mtime_ns", "version"))
 
 
-def read_record(store: Store, stem: str) -> dict | None:
-    """A granule's record, or None when there is none (or it is unreadable)."""
-    text = store.read_text(record_name(stem))
+def read_json(store: Store, name: str) -> dict | None:
+    """The JSON object stored as ``name``, or None when there is none (or it is unreadable)."""
+    text = store.read_text(name)
     try:
-        record = json.loads(text) if text is not None else None
+        found = json.loads(text) if text is not None else None
     except ValueError:
         return None
-    return record if isinstance(record, dict) else None
+    return found if isinstance(found, dict) else None
+
+
+def read_record(store: Store, stem: str) -> dict | None:
+    """A granule's record, or None when there is none (or it is unreadable)."""
+    return read_json(store, record_name(stem))
 
 
 def _outputs_unchanged(store: Store, record: dict) -> bool:
@@ -159,20 +164,6 @@ def state_of(store: Store, record: dict | None, identity: dict,
     if not _outputs_unchanged(store, record):
         return DAMAGED
     return FINISHED
-
-
-def record_state(outdir: str | os.PathLike | Store, stem: str, identity: dict,
-                 options: dict) -> tuple[str, dict]:  # fmt: skip
-    """How a granule's outputs in ``outdir`` relate to this input and these options.
-
-    Returns
-    -------
-    (str, dict)
-        The state (:func:`state_of`) and the record (empty when there is none).
-    """
-    store = open_store(outdir)
-    record = read_record(store, stem)
-    return state_of(store, record, identity, options), record or {}
 
 
 def is_finished(outdir: str | os.PathLike | Store, stem: str) -> bool:

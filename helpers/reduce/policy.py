@@ -21,8 +21,8 @@ import os
 import time
 from pathlib import Path
 
-from helpers.errors import GranuleError, SourceError
-from helpers.reduce.outputs import FINISHED, OTHER_INPUT, OTHER_OPTIONS, RECORDS
+from helpers.errors import GranuleError
+from helpers.reduce.outputs import FINISHED, OTHER_INPUT, OTHER_OPTIONS, RECORDS, read_json
 from helpers.reduce.sources import Source
 from helpers.reduce.store import Store
 
@@ -67,8 +67,6 @@ def identity_of(source: Source, head: bool = True) -> dict:
     """
     try:
         return source.identity(head=head)
-    except SourceError:
-        raise
     except OSError as err:
         if err.errno == errno.ENOENT:
             raise GranuleError("file not found") from err
@@ -131,12 +129,7 @@ def write_failure(store: Store, stem: str, source: str, reason: str, trace: str 
 
 def read_failure(store: Store, stem: str) -> dict:
     """A granule's failure record (empty when there is none, or it cannot be read)."""
-    text = store.read_text(failure_name(stem))
-    try:
-        found = json.loads(text) if text is not None else {}
-    except ValueError:
-        return {}
-    return found if isinstance(found, dict) else {}
+    return read_json(store, failure_name(stem)) or {}
 
 
 def clear_failure(store: Store, stem: str) -> None:

@@ -35,7 +35,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from helpers.errors import one_line
-from helpers.fileio import prove_writable, remove_partials
 from helpers.reduce.granule import reduce_granule
 from helpers.reduce.options import ReduceOptions, record_options
 from helpers.reduce.outputs import folder_records
@@ -217,7 +216,7 @@ def _check_run(inputs, store: Store, options: ReduceOptions, force_input_dir: bo
     if not files:
         raise ValueError(f"no granules found in {_describe(items)} (looked for *.h5)")
     if isinstance(store, LocalFolder):
-        _check_outdir(store.folder, files, force_input_dir)
+        _check_outdir(store, files, force_input_dir)
     else:
         _check_bucket(store, files, force_input_dir)
     for line in _check_folder_options(store, files, options):
@@ -229,18 +228,19 @@ def _describe(items: list) -> str:
     return ", ".join(source_label(i) for i in items) or "(nothing given)"
 
 
-def _check_outdir(outdir: Path, files: list, force_input_dir: bool) -> None:
+def _check_outdir(store: LocalFolder, files: list, force_input_dir: bool) -> None:
     """Refuse an output folder that holds inputs or cannot be written; clear leftovers."""
+    outdir = store.folder
     input_dirs = {Path(os.path.realpath(p)).parent for p in files if isinstance(p, Path)}
     if Path(os.path.realpath(outdir)) in input_dirs and not force_input_dir:
         raise ValueError(
             f"output folder {outdir} holds input granules: choose another (or force it)"
         )
     try:
-        prove_writable(outdir)
+        store.prove_writable()
     except OSError as err:
         raise ValueError(f"cannot write to output folder {outdir}: {err.strerror}") from err
-    remove_partials(outdir)
+    store.clear_leftovers()
 
 
 def _check_bucket(store: Store, files: list, force_input_dir: bool) -> None:

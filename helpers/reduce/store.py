@@ -277,12 +277,8 @@ class ObjectStore(Store):
 
     @contextlib.contextmanager
     def lock(self, name: str, lease: float = DEFAULT_LEASE_S) -> Iterator[Held]:
-        held = Lease(self, name, lease)
-        held.acquire()
-        try:
+        with Lease(self, name, lease) as held:
             yield held
-        finally:
-            held.release()
 
     def prove_writable(self) -> None:
         probe = f".write-test-{writer_tag()}~{secrets.token_hex(4)}"
