@@ -51,7 +51,6 @@ from helpers.reduce.policy import (
     plan,
     write_failure,
 )
-from helpers.reduce.remote import prefetch_chunks
 from helpers.reduce.result import GranuleResult
 from helpers.reduce.sources import Source, as_source
 from helpers.reduce.store import Store, open_store
@@ -257,11 +256,10 @@ def _read_and_reduce(src: Source, options: ReduceOptions, tally: Tally) -> tuple
             tally.notes += [note] if note else []
         search = box_search(options.bbox if options.area_reads else None, info.region,
                             remote=reader is not None)  # fmt: skip
-        prefetch = (lambda c, p: prefetch_chunks(reader, c, p)) if reader else None
         beams = {}
         try:
             for beam, raw in read_each(list(opened.columns.values()),
-                                       lambda c: read_rows(c, search, prefetch),
+                                       lambda c: read_rows(c, search),
                                        bool(options.read_ahead)):  # fmt: skip
                 tally.points_read += beam.size
                 outcome = reduce_one_beam(beam.beam, beam.size, raw, info.region, info.epoch,

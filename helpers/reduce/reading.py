@@ -232,12 +232,6 @@ def fetch_chunks(fetch: Fetch, wanted: Sequence[tuple[Column, int]]) -> None:
         column.supply(k, blob, mask)
 
 
-def _chunks_of(column: Column, ranges: Iterable[Range]) -> list[int]:
-    """Indices of the chunks holding rows ``[start, stop)`` of each range."""
-    n = column.chunk_len
-    return [k for a, b in ranges for k in range(a // n, -(-b // n))]
-
-
 def _direct_filters(plist, dtype: np.dtype) -> tuple[int, ...] | None:
     """The filter pipeline of a chunked dataset if this module can decode its chunks."""
     if dtype.kind not in "fiub":
@@ -357,15 +351,12 @@ def latitude_band(
 
 
 def prefetch_together(columns: Sequence[Column], chunks: Iterable[int]) -> None:
-    """Fetch the same chunks of several columns (those not at hand) in one batch, when they
-    share a ``fetch`` (remote columns); otherwise do nothing."""
+    """Fetch the same chunks of several columns of one beam (those not at hand) in one
+    batch, with the ``fetch`` they share (remote columns); otherwise do nothing."""
     fetch = columns[0].fetch if columns else None
-    if fetch is None or any(c.fetch != fetch for c in columns):
-        for column in columns:
-            column.prefetch(chunks)
-        return
-    chunks = list(chunks)
-    fetch_chunks(fetch, [(c, k) for c in columns for k in c.missing(chunks)])
+    if fetch is not None:
+        chunks = list(chunks)
+        fetch_chunks(fetch, [(c, k) for c in columns for k in c.missing(chunks)])
 
 
 def _start_chunks(lat: Column, low: float, high: float) -> list[int]:
@@ -457,10 +448,10 @@ class BoxSearch:
                 lo, hi = 0, lat.size
             else:
                 self._remember(lat, lo, hi)
-        lat.prefetch(_chunks_of(lat, [(lo, hi)]))  # the band's inside, in one batch
+        lat.prefetch(lat.chunks_for([(lo, hi)]))  # the band's inside, in one batch
         band = lat.read(lo, hi)
         spans = runs((band >= box.south) & (band <= box.north), offset=lo)
-        lon.prefetch(_chunks_of(lon, spans))  # longitude only where latitude is in the band
+        lon.prefetch(lon.chunks_for(spans))  # longitude only where latitude is in the band
         ranges: list[Range] = []
         for start, stop in spans:
             inside = box.contains(lon.read(start, stop), band[start - lo : stop - lo])
@@ -559,6 +550,13 @@ class BeamColumns:
         :meth:`Column.supply`) instead of one chunk after the other."""
         ranges = [(0, self.size)] if ranges is None else list(ranges)
         return [(name, k) for name, c in self.columns.items() for k in c.chunks_for(ranges)]
+
+    def prefetch(self, ranges: Sequence[Range] | None = None) -> None:
+        """Fetch every chunk :meth:`read` of ``ranges`` needs in one batch, when the columns
+        have a ``fetch`` (remote sources; they share it); otherwise do nothing."""
+        fetch = next(iter(self.columns.values())).fetch if self.columns else None
+        if fetch is not None:
+            fetch_chunks(fetch, [(self.columns[name], k) for name, k in self.plan(ranges)])
 
     @property
     def bytes_read(self) -> int:

@@ -17,7 +17,8 @@ does three things instead:
   which reads only metadata, and fetches its bytes itself), so that waiting for them
   holds no lock: what the box search will read is announced in batches (both ends of
   latitude; the expected band of latitude and longitude), and
-  :func:`prefetch_chunks` fetches every chunk that reading a beam needs in one batch:
+  :meth:`~helpers.reduce.reading.BeamColumns.prefetch` fetches every chunk that reading a
+  beam needs in one batch:
   their byte ranges come from HDF5's chunk index
   (:meth:`~helpers.reduce.reading.BeamColumns.plan`, :meth:`~helpers.reduce.reading.Column.locate`)
   and the bytes go to :meth:`~helpers.reduce.reading.Column.supply`.
@@ -38,7 +39,6 @@ from collections import OrderedDict
 from collections.abc import Sequence
 
 from helpers.fileio import SeekableRaw
-from helpers.reduce.reading import BeamColumns, fetch_chunks
 from helpers.reduce.transport import Transport
 
 #: Block size of the metadata cache (bytes), and how many blocks it keeps (16 MiB).
@@ -172,15 +172,3 @@ def merge_ranges(ranges: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             merged.append([a, b])
     return [(a, b) for a, b in merged]
-
-
-def prefetch_chunks(reader: RangeReader, columns: BeamColumns,
-                    plan: Sequence[tuple[str, int]]) -> None:  # fmt: skip
-    """Fetch the chunks in ``plan`` (``(output name, chunk index)`` pairs, as
-    :meth:`BeamColumns.plan` lists them) in one batch and hand their stored bytes to their
-    columns, so that reading them then makes no request.
-
-    Chunks that the reducer does not decode itself (:meth:`Column.locate` gives None) are
-    left to h5py, which reads them through ``reader``.
-    """
-    fetch_chunks(reader.fetch, [(columns.columns[name], k) for name, k in plan])

@@ -7,7 +7,7 @@ read ahead.
   file: see :mod:`helpers.reduce.reading`); bisection only outside the polar turns, where
   latitude is monotonic.
 - For a remote granule, every read of many chunks is announced first, so that they are
-  fetched in one concurrent batch (:func:`~helpers.reduce.remote.prefetch_chunks`).
+  fetched in one concurrent batch (:meth:`~helpers.reduce.reading.BeamColumns.prefetch`).
 - With ``ahead``, one thread reads the next beam while the caller reduces this one.
 """
 
@@ -26,11 +26,6 @@ from helpers.reduce.reading import BeamColumns, BoxSearch, missing_core, pad_and
 
 #: Regions whose latitude may turn back within a beam: the polar turns, and 0 (unknown).
 MAY_TURN = (0, *POLAR_TURN_REGIONS)
-
-#: Fetches the chunks a read of a beam's rows will need, all at once: ``prefetch(columns,
-#: plan)`` with ``plan`` as :meth:`BeamColumns.plan` gives it (remote sources only).
-Prefetch = Callable[[BeamColumns, list[tuple[str, int]]], None]
-
 
 def box_search(bbox: BBox | None, region: int, remote: bool) -> BoxSearch | None:
     """The search for a granule's rows in ``bbox`` (None: read whole beams).
@@ -78,27 +73,23 @@ def read_beam(
     return read_rows(BeamColumns.open(group, beam), search)
 
 
-def read_rows(columns: BeamColumns, search: BoxSearch | None,
-              prefetch: Prefetch | None = None) -> dict[str, np.ndarray]:  # fmt: skip
+def read_rows(columns: BeamColumns, search: BoxSearch | None) -> dict[str, np.ndarray]:
     """A beam's variables: all rows, or the rows that may be in the search's box and their
     neighbours.
 
     The ascending flag of a row depends on its neighbours in time; they are read with it,
     and if the rows read are not in time order (or hold one latitude only), the whole beam
-    is read instead, so the flag is the one a whole read gives. With ``prefetch``, every
-    read of many chunks is announced first (remote sources fetch them in one batch).
+    is read instead, so the flag is the one a whole read gives. Every read of many chunks is
+    announced first (:meth:`BeamColumns.prefetch`: remote sources fetch them in one batch).
     """
 
     def read(rows=None) -> dict[str, np.ndarray]:
-        if prefetch is not None:
-            prefetch(columns, columns.plan(rows))
+        columns.prefetch(rows)
         return columns.read(rows)
 
     if search is None:
         return read()
     lat = columns.columns["lat"]
-    if prefetch is not None and not search.monotonic:  # all of latitude will be read
-        prefetch(columns, [("lat", k) for k in lat.chunks_for([(0, columns.size)])])
     rows = pad_and_merge(search.rows(lat, columns.columns["lon"]), columns.size, lat.chunk_len)
     if rows == [(0, columns.size)]:
         return read()
