@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from helpers.errors import CredentialsError, DataSourceError
+from helpers.errors import CredentialsError, DataSourceError, NoCredentials
 
 #: Where NASA Earthdata accounts are made and checked (also the netrc machine name).
 EARTHDATA_LOGIN_HOST = "urs.earthdata.nasa.gov"
@@ -69,9 +69,9 @@ def source_label(where: Where) -> str:
 # --------------------------------------------------------------------------- messages
 
 
-def no_credentials(netrc_name: str) -> CredentialsError:
+def no_credentials(netrc_name: str) -> NoCredentials:
     """Neither the environment nor the netrc file holds Earthdata credentials."""
-    return CredentialsError(
+    return NoCredentials(
         "No NASA Earthdata credentials found: neither EARTHDATA_USERNAME and "
         "EARTHDATA_PASSWORD (or EARTHDATA_TOKEN) in the environment nor a "
         f"{EARTHDATA_LOGIN_HOST} entry in {netrc_name}.",
@@ -255,7 +255,8 @@ def logged_in_earthaccess() -> Any:
 
     if earthaccess.__auth__.authenticated and earthaccess.__store__ is not None:
         return earthaccess
-    earthdata_login()
+    where = require_credentials()
+    earthdata_login(where)
     if earthaccess.__store__ is None:
-        raise login_refused(source_label(require_credentials()))
+        raise login_refused(source_label(where))
     return earthaccess

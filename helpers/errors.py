@@ -18,6 +18,7 @@ traceback -- logged (:func:`log_unexpected`) and, for a granule, written beside 
     ├── SampleError           the synthetic sample cannot be made (also a ValueError)
     └── DataSourceError       real data cannot be had (also a RuntimeError)
         └── CredentialsError  no usable Earthdata credentials
+            └── NoCredentials  none at all (environment and netrc)
 
 Logging: every module logs to ``logging.getLogger(__name__)``, under ``helpers``, which has
 a :class:`logging.NullHandler`, so nothing is printed unless an application configures
@@ -97,6 +98,10 @@ class DataSourceError(Atl06Error, RuntimeError):
 
 class CredentialsError(DataSourceError):
     """No usable NASA Earthdata credentials (none, or a netrc file that cannot be used)."""
+
+
+class NoCredentials(CredentialsError):
+    """No NASA Earthdata credentials at all: none in the environment, none in a netrc file."""
 
 
 def one_line(err: BaseException) -> str:

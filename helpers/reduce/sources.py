@@ -44,7 +44,13 @@ from pathlib import Path
 from typing import Any
 
 from helpers.credentials import logged_in_earthaccess
-from helpers.errors import CredentialsError, DataSourceError, InvalidUrl, SourceError
+from helpers.errors import (
+    CredentialsError,
+    DataSourceError,
+    InvalidUrl,
+    NoCredentials,
+    SourceError,
+)
 from helpers.reduce.outputs import input_identity
 from helpers.reduce.remote import BLOCK_SIZE, RangeReader
 from helpers.reduce.transport import (
@@ -142,15 +148,15 @@ def _earthaccess(label: str):
     """
     try:
         return logged_in_earthaccess()
-    except CredentialsError as err:  # none at all, or a netrc file that cannot be used
-        if "No NASA Earthdata credentials" not in err.what:
-            raise SourceError(f"cannot open {label}: NASA Earthdata needs a login, and "
-                              f"{err.what} To fix: {err.fix}") from err  # fmt: skip
+    except NoCredentials as err:
         raise SourceError(
             f"cannot open {label}: NASA Earthdata needs a login: set EARTHDATA_USERNAME and "
             "EARTHDATA_PASSWORD (or EARTHDATA_TOKEN), or add the Earthdata login to ~/.netrc, "
             "or call earthaccess.login() first"
         ) from err
+    except CredentialsError as err:  # a netrc file that cannot be used
+        raise SourceError(f"cannot open {label}: NASA Earthdata needs a login, and "
+                          f"{err.what} To fix: {err.fix}") from err  # fmt: skip
     except DataSourceError as err:  # no network, or the credentials refused
         raise SourceError(f"cannot open {label}: {err.what}") from err
 
