@@ -21,8 +21,8 @@ that a process keeps up to ``TRIM_THRESHOLD`` more memory than it uses after a r
 from __future__ import annotations
 
 import ctypes
+import functools
 import platform
-import threading
 
 #: Blocks at least this large (bytes) are mapped on their own (glibc's own upper bound for
 #: its adaptive threshold, 32 MiB on 64-bit systems).
@@ -32,10 +32,7 @@ TRIM_THRESHOLD = 128 * 1024 * 1024
 #: ``mallopt`` parameters (``malloc.h``).
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 
-_done: bool | None = None
-_lock = threading.Lock()
-
-
+@functools.cache  # once per process (two threads racing set the same values twice: harmless)
 def keep_freed_memory() -> bool:
     """Set glibc's ``malloc`` thresholds for this process (once; later calls do nothing).
 
@@ -49,11 +46,7 @@ def keep_freed_memory() -> bool:
     >>> keep_freed_memory() == keep_freed_memory()
     True
     """
-    global _done
-    with _lock:
-        if _done is None:
-            _done = _set_thresholds()
-        return _done
+    return _set_thresholds()
 
 
 def _set_thresholds() -> bool:

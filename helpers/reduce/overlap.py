@@ -62,9 +62,9 @@ def reduce_in_turn(items: Iterable, outdir: str | os.PathLike | Store, options: 
     ['b.h5', 'http://host/x.h5', 'http://host/y.h5']
     """
     items = list(items)
-    urls = [item for item in items if isinstance(item, str) and is_url(item)]
+    urls = [item for item in items if is_url(item)]
     for item in items:
-        if not (isinstance(item, str) and is_url(item)):
+        if not is_url(item):
             yield reduce(item, outdir, options)
     if len(urls) < 2:
         yield from (reduce(url, outdir, options) for url in urls)
