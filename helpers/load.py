@@ -31,7 +31,7 @@ import pandas as pd
 
 from helpers.errors import ReducedFileError
 from helpers.granules import BEAMS, parse_granule_name
-from helpers.reduce.variables import OUTPUT_DTYPES
+from helpers.reduce.variables import OUTPUT_DTYPES, OUTPUT_NAME_SUFFIX
 from helpers.urlfiles import base_name, fetch, find_files, is_remote, open_small, shown
 
 #: Columns read when none are asked for: enough to map heights and time.
@@ -80,7 +80,7 @@ def _is_output(name: str) -> bool:
     return not name.startswith(".") and bool(_OUTPUT_NAME.fullmatch(name))
 
 
-_OUTPUT_NAME = re.compile(r".*(_gt[123][lr]\.h5|\.parquet)")
+_OUTPUT_NAME = re.compile(".*" + OUTPUT_NAME_SUFFIX)
 
 
 def _found(source) -> dict[Path | str, int | None]:
@@ -109,8 +109,7 @@ def _local_outputs(item: str | os.PathLike) -> set[Path]:
         candidates = [Path(m) for m in glob.glob(str(item), recursive=True)]
     for candidate in candidates:  # a folder, given or matched, is searched
         if candidate.is_dir():
-            inside = [*candidate.rglob("*_gt[123][lr].h5"), *candidate.rglob("*.parquet")]
-            found.update(p for p in inside if not p.is_dir() and not p.name.startswith("."))
+            found.update(p for p in candidate.rglob("*") if _is_output(p.name) and not p.is_dir())
         elif not candidate.name.startswith("."):
             found.add(candidate)
     return found

@@ -37,6 +37,7 @@ from helpers.reduce.store import Store, open_store
 from helpers.reduce.variables import (
     COPIED_VARIABLES,
     DERIVED_VARIABLES,
+    OUTPUT_NAME_SUFFIX,
     OUTPUT_VARIABLES,
     derived_attrs,
 )
@@ -185,13 +186,9 @@ def folder_records(store: Store) -> dict[str, dict]:
     return records
 
 
-#: What a granule's outputs are named, after its stem: one HDF5 file per beam, or Parquet.
-_OUTPUT_NAME = r"(_gt[123][lr]\.h5|\.parquet)"
-
-
 def existing_outputs(store: Store, stem: str) -> list[str]:
     """Every output of a granule in a store, in either format (finished or not)."""
-    return store.find(stem, re.compile(re.escape(stem) + _OUTPUT_NAME))
+    return store.find(stem, re.compile(re.escape(stem) + OUTPUT_NAME_SUFFIX))
 
 
 def _write_files(store: Store, stem: str, beams: dict, attrs: dict, fmt: str, stack) -> list:

@@ -16,6 +16,10 @@ from __future__ import annotations
 
 import math
 
+#: What a granule's outputs are named after its stem (a regular expression): one HDF5 file
+#: per beam, or one Parquet file. The reducer and the loader both go by it.
+OUTPUT_NAME_SUFFIX = r"(_gt[123][lr]\.h5|\.parquet)"
+
 #: Output name -> path below ``gtXY/land_ice_segments`` (names of the original tutorial).
 COPIED_VARIABLES: dict[str, str] = {
     "lat": "latitude",
