@@ -20,9 +20,11 @@ traceback -- logged (:func:`log_unexpected`) and, for a granule, written beside 
         └── CredentialsError  no usable Earthdata credentials
             └── NoCredentials  none at all (environment and netrc)
 
-Logging: every module logs to ``logging.getLogger(__name__)``, under ``helpers``, which has
-a :class:`logging.NullHandler`, so nothing is printed unless an application configures
-logging (the command lines' ``--debug`` does, :func:`debug_logging`).
+Logging: a module that turns an exception into one line logs it first, traceback included,
+to its own ``logging.getLogger(__name__)`` (unexpected ones through :func:`log_unexpected`).
+Those loggers sit under ``helpers``, which has a :class:`logging.NullHandler`, so nothing is
+printed unless an application configures logging (the command lines' ``--debug`` does,
+:func:`debug_logging`).
 """
 
 from __future__ import annotations

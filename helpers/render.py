@@ -9,6 +9,7 @@ the number of points. The aggregate is then drawn with matplotlib, with axes in 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -17,6 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from helpers.errors import debug_logging
+
+log = logging.getLogger("helpers.render")  # not __name__: "__main__" under python -m
 
 #: Default map size in pixels.
 DEFAULT_SIZE = 600
@@ -282,6 +287,8 @@ def _parser() -> argparse.ArgumentParser:
         help=f"map width and height in pixels; default {DEFAULT_SIZE}",
     )
     parser.add_argument("--title", help="map title (default: what is shown)")
+    parser.add_argument("--debug", action="store_true",
+                        help="also print the traceback of an error (for a bug report)")
     return parser  # fmt: skip
 
 
@@ -325,12 +332,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.debug:
+        debug_logging()
     columns = ["x", "y"] + ([args.column] if args.how != "count" else [])
     try:
         df = open_reduced(args.source, columns=columns)
         result = render_map(df, args.column, args.how, title=args.title,
                             width=args.size, height=args.size)  # fmt: skip
     except (FileNotFoundError, ValueError, KeyError) as err:  # unreadable outputs are named
+        log.debug("cannot draw %s", args.source, exc_info=True)  # a bug may hide here too
         plt.close("all")
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         parser.exit(2, f"{parser.prog}: error: {message}\n")

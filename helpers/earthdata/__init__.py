@@ -1,7 +1,7 @@
 """Real ATL06 granules from NASA: releases, credentials, search, order, download, reuse.
 
 The real path of :mod:`helpers.access`, in four modules, each with one concern (the
-credentials and the login are :mod:`helpers.credentials`', shared with the reducer):
+credentials and the login are :mod:`helpers.credentials`, shared with the reducer):
 
 - :mod:`helpers.earthdata.errors`      every message a :class:`DataSourceError` carries
 - :mod:`helpers.earthdata.search`      which releases CMR offers; the icepyx query

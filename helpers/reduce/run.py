@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import filecmp
 import glob
+import logging
 import os
 import posixpath
 import secrets
@@ -34,7 +35,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from helpers.errors import one_line
+from helpers.errors import log_unexpected, one_line
 from helpers.reduce.granule import reduce_granule
 from helpers.reduce.options import ReduceOptions, record_options
 from helpers.reduce.outputs import folder_records
@@ -44,6 +45,8 @@ from helpers.reduce.sources import is_file_object, is_url, source_label, source_
 from helpers.reduce.store import LocalFolder, Store, open_store
 from helpers.reduce.urls import scrub
 from helpers.workers import InterruptGuard, environment_fingerprint, init_worker, worker_count
+
+log = logging.getLogger(__name__)
 
 #: Seconds to wait for a Dask scheduler to answer before giving up.
 SCHEDULER_TIMEOUT_S = 10.0
@@ -252,6 +255,7 @@ def _check_bucket(store: Store, files: list, force_input_dir: bool) -> None:
     try:
         store.prove_writable()
     except Exception as err:  # the store's own errors (no bucket, no credentials, denied...)
+        log.debug("cannot write to %s", store.label, exc_info=True)
         raise ValueError(f"cannot write to {store.label}: {scrub(one_line(err))}") from None
 
 
@@ -481,6 +485,7 @@ def _run_on_dask(files, where, options, client, owned: bool,
             try:
                 yield future.result()
             except Exception as err:  # the task itself was lost (a worker died, ...)
+                log_unexpected(log, f"{sources[future.key]} lost on the cluster", err)
                 yield GranuleResult(source=sources[future.key], status="failed",
                                     reason=f"lost on the cluster: {one_line(err)}")  # fmt: skip
     finally:

@@ -143,3 +143,16 @@ def test_side_by_side_export_and_interactive(reduced, tmp_path):
     assert len(pd.read_parquet(tmp_path / "points_parquet")) == len(df)
     view = interactive_map(df)
     assert view is not None
+
+
+def test_render_debug_prints_the_traceback_its_one_line_hides(reduced, tmp_path, cli):
+    png = tmp_path / "map.png"
+    plain = cli("helpers.render", reduced, "--column", "no_such", "--png", png, process=True)
+    assert plain.returncode == 2 and "Traceback" not in plain.stderr, plain.stderr
+    assert len(plain.stderr.strip().splitlines()) == 1, plain.stderr
+    debug = cli("helpers.render", reduced, "--column", "no_such", "--png", png, "--debug",
+                process=True)  # fmt: skip
+    assert debug.returncode == 2, debug.stderr
+    assert "Traceback" in debug.stderr, debug.stderr
+    assert "ValueError: unknown column" in debug.stderr, debug.stderr
+    assert debug.stderr.strip().splitlines()[-1] == plain.stderr.strip(), debug.stderr

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from hostile_http import HostileServer
 from processes import altered_copy, linked_copies, output_of
@@ -80,6 +81,9 @@ def every_text(folder: Path) -> str:
     for path in sorted(folder.rglob("*")):
         if path.suffix == ".json" or path.suffix == ".lock":
             texts.append(path.read_text(errors="replace"))
+        elif path.suffix == ".parquet":
+            metadata = pq.read_schema(path).metadata or {}
+            texts += [f"{k!r}={v!r}" for k, v in metadata.items()]
         elif path.suffix == ".h5":
             with h5py.File(path) as f:
                 texts += [f"{k}={v!r}" for k, v in f.attrs.items()]
@@ -225,14 +229,16 @@ def test_no_password_or_token_reaches_any_line_record_output_or_log(
         caplog.set_level("DEBUG")
         summary = reduce_granules(urls, tmp_path / "py", ReduceOptions(bbox=SMALL_BOX),
                                   progress=False, echo=echoed.append)  # fmt: skip
-        cli = reduce_cli(*urls, "-o", tmp_path / "cli", "-b",
-                         *map(str, SMALL_BOX.as_list()), "-q")  # fmt: skip
+        cli = reduce_cli(*urls, "-o", tmp_path / "cli", "-b", *map(str, SMALL_BOX.as_list()),
+                         "--format", "parquet", "-q")  # fmt: skip
     shown = "\n".join([*echoed, summary.report(), *(json.dumps(asdict(r)) for r in summary.results),
                        caplog.text, output_of(cli), every_text(tmp_path / "py"),
                        every_text(tmp_path / "cli")])  # fmt: skip
     leaks = [s for s in secrets if s in shown]
     assert not leaks, leaks
-    assert summary.count("done") >= 4  # the valid URLs (@ : % space ' and no password)
+    # valid: the passwords with @ : % space ' and the URL without one; refused: / ? #
+    assert (summary.count("done"), summary.count("failed")) == (6, 3), summary.report()
+    assert len(list((tmp_path / "cli").glob("*.parquet"))) == 6
     for result in summary.results:
         assert result.status in ("done", "failed") and "\n" not in result.reason
 

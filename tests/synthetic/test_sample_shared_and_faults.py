@@ -125,8 +125,9 @@ def test_attendees_on_one_empty_folder_wait_for_one_generator(tmp_path):
 
 def test_a_full_disk_stops_the_generator_with_one_line(tmp_path, cli):
     with tmpfs(tmp_path / "disk", size="1m") as disk:
+        # a new process, so that what loky's resource tracker prints at exit is seen too
         result = cli("helpers.sample", "--out", disk / "s", "--rgts", "1",
-                            "--max-granules", "4", "--jobs", "2", "-q")  # fmt: skip
+                     "--max-granules", "4", "--jobs", "2", "-q", process=True)  # fmt: skip
         assert result.returncode == 2, output_of(result)  # not -11 (SIGSEGV)
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and "No space left on device" in lines[0], result.stderr
