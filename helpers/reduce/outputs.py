@@ -25,7 +25,7 @@ import contextlib
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -224,10 +224,7 @@ def write_outputs(
         names = _write_files(store, stem, beams, attrs, fmt, stack)
         check()
         # Everything is written: from here on the granule is unfinished until recorded.
-        store.remove(record)
-        for old in existing_outputs(store, stem):
-            if old not in names:
-                store.remove(old)
+        remove_granule_outputs(store, stem, keep=names)
     result.outputs[:] = names
     files = store.stamps(names)
     if set(files) != set(names):
@@ -238,8 +235,9 @@ def write_outputs(
     store.write_text(record, json.dumps(body, indent=1, default=str))
 
 
-def remove_granule_outputs(store: Store, stem: str) -> None:
-    """Forget a granule: its record first, then all of its outputs."""
+def remove_granule_outputs(store: Store, stem: str, keep: Sequence[str] = ()) -> None:
+    """Forget a granule: its record first, then its outputs (but those named in ``keep``)."""
     store.remove(record_name(stem))
     for old in existing_outputs(store, stem):
-        store.remove(old)
+        if old not in keep:
+            store.remove(old)
