@@ -147,8 +147,8 @@ class Column:
 
     def chunks_for(self, ranges: Sequence[Range]) -> list[int]:
         """Indices of the chunks that reading ``ranges`` needs and that are not at hand."""
-        needed = {k for a, b in ranges for k in range(a // self.chunk_len, -(-b // self.chunk_len))}
-        return sorted(needed - self._cache.keys() - self._supplied.keys())
+        return self.missing(k for a, b in ranges
+                            for k in range(a // self.chunk_len, -(-b // self.chunk_len)))
 
     def locate(self, k: int) -> tuple[int, int, int] | None:
         """Where chunk ``k``'s stored bytes are: ``(byte offset, size, filter mask)``; None if
@@ -161,8 +161,7 @@ class Column:
     def prefetch(self, chunks: Iterable[int]) -> None:
         """Fetch these chunks (those not at hand) in one batch, if the column has a
         ``fetch``; otherwise do nothing (they are read when needed)."""
-        if self.fetch is not None:
-            fetch_chunks(self.fetch, [(self, k) for k in self.missing(chunks)])
+        prefetch_together([self], chunks)
 
     def missing(self, chunks: Iterable[int]) -> list[int]:
         """The chunks among ``chunks`` that exist and are not at hand (decoded or supplied)."""
